@@ -1,0 +1,18 @@
+"""Every route of the application, in one table of contents."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handlers import briefs, health, openapi, staff, taxonomy
+
+APIS = [briefs.api, taxonomy.api, staff.api]
+
+
+def setup_routes(app: web.Application, version: str) -> None:
+    app.router.add_get("/healthz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
+    endpoints = [e for api in APIS for e in api.endpoints]
+    app.router.add_get("/api/v1/openapi.json", openapi.handler(openapi.build(endpoints, version)))
+    for api in APIS:
+        api.setup(app)

@@ -1,0 +1,80 @@
+"""The taxonomy, and tag suggestions for a text."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import Field, model_validator
+from service.tagging import TagSuggestions, brief_text
+
+from handlers.api import Api
+from service.briefs.schemas import LearningPoint
+from service.keys import tagging_key
+from service.schemas import Request, Response
+from service.staff.models import Role, StaffMember
+from service.taxonomy import FACETS
+
+api = Api()
+TAG = "taxonomy"
+
+
+class TermOut(Response):
+    code: str
+    label: str
+    parent: str | None
+    description: str
+
+
+class TaxonomyOut(Response):
+    version: int
+    themes: list[TermOut]
+    agencies: list[TermOut]
+    boroughs: list[TermOut]
+
+
+class SuggestRequest(Request):
+    """Either ``text``, or a brief's fields (title, summary, learning points)."""
+
+    text: Annotated[str, Field(max_length=200_000)] | None = None
+    title: Annotated[str, Field(max_length=300)] | None = None
+    summary: Annotated[str, Field(max_length=200_000)] | None = None
+    learning_points: list[LearningPoint] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SuggestRequest:
+        fields = (self.title, self.summary, self.learning_points)
+        if (self.text is None) == all(v is None for v in fields):
+            raise ValueError("give either text, or title/summary/learning_points")
+        return self
+
+    def analysed(self) -> str:
+        if self.text is not None:
+            return self.text
+        return brief_text(self.title or "", self.summary or "", self.learning_points or [])
+
+
+@api.route(
+    "GET",
+    "/api/v1/taxonomy",
+    summary="Themes, agencies and boroughs",
+    tag=TAG,
+    response=TaxonomyOut,
+)
+async def get_taxonomy(request: web.Request) -> TaxonomyOut:
+    taxonomy = request.app[tagging_key].taxonomy
+    terms = {facet: [TermOut.model_validate(t) for t in taxonomy.terms(facet)] for facet in FACETS}
+    return TaxonomyOut(version=taxonomy.version, **terms)
+
+
+@api.route(
+    "POST",
+    "/api/v1/tagging/suggest",
+    summary="Tags the tagger would give, with evidence",
+    tag=TAG,
+    body=SuggestRequest,
+    response=TagSuggestions,
+    role=Role.publisher,
+)
+async def suggest(request: web.Request, body: SuggestRequest, staff: StaffMember) -> TagSuggestions:
+    return request.app[tagging_key].tagger.tag(body.analysed())

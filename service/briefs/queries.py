@@ -1,0 +1,97 @@
+"""Reading briefs: the public list with its filters and cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.briefs.models import Audience, Brief, BriefTag, Status
+from service.errors import DomainError
+from service.taxonomy import Facet, Taxonomy
+
+SINGULAR: dict[Facet, str] = {"themes": "theme", "agencies": "agency", "boroughs": "borough"}
+
+
+class BadQuery(DomainError):
+    code = "bad_request"
+    status = 400
+
+
+@dataclass(frozen=True)
+class Filters:
+    """OR within a facet, AND across facets; an empty facet matches anything."""
+
+    themes: tuple[str, ...] = ()
+    agencies: tuple[str, ...] = ()
+    boroughs: tuple[str, ...] = ()
+    by_facet: dict[Facet, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        facets = {"themes": self.themes, "agencies": self.agencies, "boroughs": self.boroughs}
+        object.__setattr__(self, "by_facet", facets)
+
+    def check(self, taxonomy: Taxonomy) -> None:
+        for facet, codes in self.by_facet.items():
+            unknown = taxonomy.unknown(facet, codes)
+            if unknown:
+                valid = sorted(taxonomy.codes(facet))
+                raise BadQuery(
+                    f"unknown {SINGULAR[facet]} code {unknown[0]!r}",
+                    {"facet": facet, "unknown": unknown, "valid": valid},
+                )
+
+
+def encode_cursor(brief: Brief) -> str:
+    assert brief.published_at is not None
+    raw = json.dumps([brief.published_at.isoformat(), str(brief.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        when, brief_id = json.loads(raw)
+        return datetime.fromisoformat(when), uuid.UUID(brief_id)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise BadQuery("the cursor is not one this service gave out") from None
+
+
+def public_briefs(filters: Filters, taxonomy: Taxonomy) -> Select[Brief]:
+    """Published public briefs matching the filters, newest first."""
+    query = select(Brief).where(
+        Brief.status == Status.published.value, Brief.audience == Audience.public.value
+    )
+    for facet, codes in filters.by_facet.items():
+        if codes:
+            tagged = select(BriefTag.brief_id).where(
+                BriefTag.facet == facet, BriefTag.code.in_(taxonomy.expand(facet, codes))
+            )
+            query = query.where(Brief.id.in_(tagged))
+    return query.order_by(Brief.published_at.desc(), Brief.id.desc())
+
+
+async def list_public(
+    session: AsyncSession,
+    filters: Filters,
+    taxonomy: Taxonomy,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Brief], str | None]:
+    query = public_briefs(filters, taxonomy)
+    if cursor:
+        when, brief_id = decode_cursor(cursor)
+        query = query.where(
+            or_(Brief.published_at < when, and_(Brief.published_at == when, Brief.id < brief_id))
+        )
+    briefs = list((await session.scalars(query.limit(limit + 1))).all())
+    more = len(briefs) > limit
+    briefs = briefs[:limit]
+    return briefs, encode_cursor(briefs[-1]) if more else None

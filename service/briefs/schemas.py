@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, HttpUrl, model_validator
+
+from service.schemas import Code, Line, Request, Response, Text
+
+Facet = Literal["themes", "agencies", "boroughs"]
+FACET_NAMES: tuple[Facet, ...] = ("themes", "agencies", "boroughs")
+LearningPoint = Annotated[Text, Field(max_length=2_000)]
+
+
+class Source(Request):
+    review: Line
+    board: Line
+    published_on: date | None = None
+    url: HttpUrl | None = None
+
+
+class BriefCreate(Request):
+    title: Line
+    summary: Text
+    learning_points: list[LearningPoint] = Field(min_length=1, max_length=30)
+    source: Source
+    audience: Literal["public", "practitioners"] = "public"
+    themes: list[Code] | None = Field(default=None, max_length=30)
+    agencies: list[Code] | None = Field(default=None, max_length=30)
+    boroughs: list[Code] | None = Field(default=None, max_length=30)
+
+
+class BriefUpdate(Request):
+    title: Line | None = None
+    summary: Text | None = None
+    learning_points: list[LearningPoint] | None = Field(default=None, min_length=1, max_length=30)
+    source: Source | None = None
+    audience: Literal["public", "practitioners"] | None = None
+    themes: list[Code] | None = Field(default=None, max_length=30)
+    agencies: list[Code] | None = Field(default=None, max_length=30)
+    boroughs: list[Code] | None = Field(default=None, max_length=30)
+    significant: bool = False
+    change_note: Annotated[Text, Field(max_length=2_000)] | None = None
+
+    @model_validator(mode="after")
+    def _note_for_significant(self) -> BriefUpdate:
+        if self.significant and not self.change_note:
+            raise ValueError("a significant update needs a change_note saying what changed")
+        return self
+
+
+class LifecycleRequest(Request):
+    """Optional note recorded with a lifecycle move (publish, withdraw, restore)."""
+
+    note: Annotated[Text, Field(max_length=2_000)] | None = None
+
+
+class EvidenceOut(Response):
+    text: str
+    start: int
+    end: int
+
+
+class TagOut(Response):
+    code: str
+    source: Literal["auto", "publisher"]
+    evidence: list[EvidenceOut]
+
+
+class TaggingOut(Response):
+    themes: list[TagOut]
+    agencies: list[TagOut]
+    boroughs: list[TagOut]
+
+
+class SourceOut(Response):
+    review: str
+    board: str
+    published_on: date | None
+    url: str | None
+
+
+class BriefOut(Response):
+    id: uuid.UUID
+    title: str
+    summary: str
+    summary_html: str
+    learning_points: list[str]
+    source: SourceOut
+    themes: list[str]
+    agencies: list[str]
+    boroughs: list[str]
+    tagging: TaggingOut
+    audience: Literal["public", "practitioners"]
+    status: Literal["draft", "published", "withdrawn"]
+    revision: int
+    created_at: datetime
+    published_at: datetime | None
+    updated_at: datetime
+    withdrawn_at: datetime | None
+    url: str
+
+
+class BriefList(Response):
+    items: list[BriefOut]
+    next_cursor: str | None
+
+
+class BriefQuery(Request):
+    """Query of the public list; repeated parameters arrive as lists."""
+
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+    theme: list[Code] = Field(default_factory=list, max_length=30)
+    agency: list[Code] = Field(default_factory=list, max_length=30)
+    borough: list[Code] = Field(default_factory=list, max_length=30)
+    q: Annotated[str, Field(max_length=200)] | None = None
+    cursor: Annotated[str, Field(max_length=200)] | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class HistoryOut(Response):
+    revision: int
+    action: str
+    staff: str
+    occurred_at: datetime
+    changes: list[str]
+    change_note: str | None
+    significant: bool
+
+
+def brief_out(brief: Any, base_url: str) -> BriefOut:
+    """The API's view of a stored brief."""
+    tags = {facet: [t for t in brief.tags if t.facet == facet] for facet in FACET_NAMES}
+    return BriefOut(
+        id=brief.id,
+        title=brief.title,
+        summary=brief.summary,
+        summary_html=brief.summary_html,
+        learning_points=brief.learning_points,
+        source=SourceOut(
+            review=brief.source_review,
+            board=brief.source_board,
+            published_on=brief.source_published_on,
+            url=brief.source_url,
+        ),
+        themes=[t.code for t in tags["themes"]],
+        agencies=[t.code for t in tags["agencies"]],
+        boroughs=[t.code for t in tags["boroughs"]],
+        tagging=TaggingOut.model_validate(tags),
+        audience=brief.audience,
+        status=brief.status,
+        revision=brief.revision,
+        created_at=brief.created_at,
+        published_at=brief.published_at,
+        updated_at=brief.updated_at,
+        withdrawn_at=brief.withdrawn_at,
+        url=f"{base_url}/briefs/{brief.id}",
+    )
+
+
+class HistoryList(Response):
+    items: list[HistoryOut]

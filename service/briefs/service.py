@@ -1,0 +1,254 @@
+"""Briefs: create, edit, and move through draft -> published -> withdrawn (-> restored draft).
+
+Functions take the caller's session and never commit: the handler or command that calls
+them owns the transaction, so the change, its history row and its event commit together.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.briefs.models import Brief, BriefHistory, Status
+from service.briefs.render import render_summary
+from service.briefs.schemas import BriefCreate, BriefUpdate
+from service.briefs.tags import apply as apply_tags
+from service.briefs.tags import check_codes
+from service.errors import Conflict, NotFound
+from service.events import service as events
+from service.events.models import EventType
+from service.staff.models import StaffMember
+from service.tagging import Tagger
+from service.taxonomy import FACETS, Taxonomy
+
+CONTENT_FIELDS = ("title", "summary", "learning_points", "source", "audience")
+
+
+class Lifecycle(Protocol):
+    def __call__(
+        self,
+        session: AsyncSession,
+        brief_id: uuid.UUID,
+        *,
+        staff: StaffMember,
+        now: datetime,
+        note: str | None,
+    ) -> Awaitable[Brief]: ...
+
+
+@dataclass(frozen=True)
+class Tagging:
+    taxonomy: Taxonomy
+    tagger: Tagger
+
+
+async def get(session: AsyncSession, brief_id: uuid.UUID, *, lock: bool = False) -> Brief:
+    query = select(Brief).where(Brief.id == brief_id)
+    brief = await session.scalar(query.with_for_update() if lock else query)
+    if brief is None:
+        raise NotFound(f"no brief with id {brief_id}")
+    return brief
+
+
+async def create(
+    session: AsyncSession, data: BriefCreate, *, staff: StaffMember, tagging: Tagging, now: datetime
+) -> Brief:
+    chosen = {facet: getattr(data, facet) for facet in FACETS}
+    check_codes(tagging.taxonomy, chosen)
+    brief = Brief(
+        id=uuid.uuid4(),
+        title=data.title,
+        summary=data.summary,
+        summary_html=render_summary(data.summary),
+        learning_points=list(data.learning_points),
+        audience=data.audience,
+        status=Status.draft.value,
+        revision=1,
+        created_at=now,
+        updated_at=now,
+        created_by=staff.id,
+        publisher_facets=[],
+        tags=[],
+    )
+    _set_source(brief, data.source)
+    apply_tags(brief, tagging.tagger, chosen)
+    session.add(brief)
+    _history(session, brief, "create", staff, now, changes=list(CONTENT_FIELDS))
+    await session.flush()
+    return brief
+
+
+async def update(
+    session: AsyncSession,
+    brief_id: uuid.UUID,
+    data: BriefUpdate,
+    *,
+    staff: StaffMember,
+    tagging: Tagging,
+    now: datetime,
+) -> Brief:
+    brief = await get(session, brief_id, lock=True)
+    if brief.status == Status.withdrawn:
+        raise Conflict("a withdrawn brief can't be edited; restore it first")
+    if data.significant and brief.status != Status.published:
+        raise Conflict("only a published brief can have a significant update; this is a draft")
+    chosen = {facet: getattr(data, facet) for facet in FACETS}
+    check_codes(tagging.taxonomy, chosen)
+    before = _snapshot(brief)
+    _set_content(brief, data)
+    apply_tags(brief, tagging.tagger, chosen)
+    changes = [field for field, value in _snapshot(brief).items() if before[field] != value]
+    if not changes:
+        return brief
+    brief.revision += 1
+    brief.updated_at = now
+    _history(session, brief, "edit", staff, now, changes, data.change_note, data.significant)
+    if data.significant:
+        brief.notified_at = now
+        events.record(
+            session,
+            brief,
+            EventType.updated,
+            now=now,
+            payload={"change_note": data.change_note, "changes": changes},
+        )
+    await session.flush()
+    return brief
+
+
+async def publish(
+    session: AsyncSession,
+    brief_id: uuid.UUID,
+    *,
+    staff: StaffMember,
+    now: datetime,
+    note: str | None,
+) -> Brief:
+    brief = await get(session, brief_id, lock=True)
+    if brief.status != Status.draft:
+        raise Conflict(f"only a draft can be published; this brief is {brief.status}")
+    republished = brief.published_at is not None
+    brief.status = Status.published.value
+    brief.published_at = brief.published_at or now
+    brief.notified_at = now
+    brief.withdrawn_at = None
+    _history(session, brief, "publish", staff, now, change_note=note)
+    events.record(
+        session, brief, EventType.published, now=now, payload={"republished": republished}
+    )
+    await session.flush()
+    return brief
+
+
+async def withdraw(
+    session: AsyncSession,
+    brief_id: uuid.UUID,
+    *,
+    staff: StaffMember,
+    now: datetime,
+    note: str | None,
+) -> Brief:
+    brief = await get(session, brief_id, lock=True)
+    if brief.status != Status.published:
+        raise Conflict(f"only a published brief can be withdrawn; this brief is {brief.status}")
+    brief.status = Status.withdrawn.value
+    brief.withdrawn_at = now
+    _history(session, brief, "withdraw", staff, now, change_note=note)
+    events.record(session, brief, EventType.withdrawn, now=now, payload={"note": note})
+    await session.flush()
+    return brief
+
+
+async def restore(
+    session: AsyncSession,
+    brief_id: uuid.UUID,
+    *,
+    staff: StaffMember,
+    now: datetime,
+    note: str | None,
+) -> Brief:
+    """Bring a withdrawn brief back as a draft, to be edited and published again."""
+    brief = await get(session, brief_id, lock=True)
+    if brief.status != Status.withdrawn:
+        raise Conflict(f"only a withdrawn brief can be restored; this brief is {brief.status}")
+    brief.status = Status.draft.value
+    _history(session, brief, "restore", staff, now, change_note=note)
+    await session.flush()
+    return brief
+
+
+async def history(session: AsyncSession, brief_id: uuid.UUID) -> list[tuple[BriefHistory, str]]:
+    rows = await session.execute(
+        select(BriefHistory, StaffMember.email)
+        .join(StaffMember, StaffMember.id == BriefHistory.staff_id)
+        .where(BriefHistory.brief_id == brief_id)
+        .order_by(BriefHistory.id)
+    )
+    return [(entry, email) for entry, email in rows]
+
+
+def _set_content(brief: Brief, data: BriefUpdate) -> None:
+    if data.title is not None:
+        brief.title = data.title
+    if data.summary is not None:
+        brief.summary = data.summary
+        brief.summary_html = render_summary(data.summary)
+    if data.learning_points is not None:
+        brief.learning_points = list(data.learning_points)
+    if data.audience is not None:
+        brief.audience = data.audience
+    if data.source is not None:
+        _set_source(brief, data.source)
+
+
+def _set_source(brief: Brief, source: Any) -> None:
+    brief.source_review = source.review
+    brief.source_board = source.board
+    brief.source_published_on = source.published_on
+    brief.source_url = str(source.url) if source.url else None
+
+
+def _snapshot(brief: Brief) -> dict[str, Any]:
+    return {
+        "title": brief.title,
+        "summary": brief.summary,
+        "learning_points": list(brief.learning_points),
+        "source": (
+            brief.source_review,
+            brief.source_board,
+            brief.source_published_on,
+            brief.source_url,
+        ),
+        "audience": brief.audience,
+        **{facet: brief.codes(facet) for facet in FACETS},
+    }
+
+
+def _history(
+    session: AsyncSession,
+    brief: Brief,
+    action: str,
+    staff: StaffMember,
+    now: datetime,
+    changes: list[str] | None = None,
+    change_note: str | None = None,
+    significant: bool = False,
+) -> None:
+    session.add(
+        BriefHistory(
+            brief_id=brief.id,
+            revision=brief.revision,
+            action=action,
+            staff_id=staff.id,
+            occurred_at=now,
+            changes={"fields": changes or []},
+            change_note=change_note,
+            significant=significant,
+        )
+    )

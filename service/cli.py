@@ -1,0 +1,91 @@
+"""The ``learnhub`` command. Errors end as one sentence on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from service.briefs.commands import briefs_group, demo_group
+from service.briefs.queries import SINGULAR
+from service.commands import load_settings, run
+from service.staff.commands import staff_group
+
+
+@click.group()
+@click.version_option(package_name="learnhub")
+def cli() -> None:
+    """Learnhub: safeguarding case-review learning for Merseyside practitioners."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Run the web service, event dispatcher, mail sender and scheduler."""
+    from aiohttp import web
+
+    from service.app import create_app
+    from service.migrate import upgrade
+
+    settings = load_settings()
+    if settings.is_sqlite:
+        run(upgrade(settings.database_url))
+    # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts close.
+    web.run_app(create_app(settings), host=host, port=port, shutdown_timeout=10, print=None)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration not yet applied."""
+    from service.migrate import upgrade
+
+    settings = load_settings()
+    run(upgrade(settings.database_url))
+    click.echo("The database schema is up to date.")
+
+
+@cli.command("tag")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the JSON of POST /api/v1/tagging/suggest."
+)
+def tag(file: Any, as_json: bool) -> None:
+    """The tags the tagger would give the text in FILE (- reads standard input)."""
+    from service.tagging import Tagger
+    from service.taxonomy import FACETS, default_taxonomy
+
+    suggestions = Tagger(default_taxonomy()).tag(file.read())
+    if as_json:
+        click.echo(suggestions.model_dump_json(indent=2))
+        return
+    for facet in FACETS:
+        for suggested in getattr(suggestions, facet):
+            quotes = ", ".join(f"“{e.text}” at {e.start}" for e in suggested.evidence)
+            click.echo(f"{SINGULAR[facet]}: {suggested.code} ({suggested.label}): {quotes}")
+
+
+cli.add_command(staff_group)
+cli.add_command(briefs_group)
+cli.add_command(demo_group)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="learnhub", standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: a sentence, never a traceback
+        logging.getLogger("learnhub").debug("unexpected error", exc_info=True)
+        click.echo(f"learnhub: unexpected error ({type(exc).__name__}: {exc})", err=True)
+        sys.exit(1)

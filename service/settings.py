@@ -1,0 +1,96 @@
+"""The one settings model: every LEARNHUB_ variable of the contract, read once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+SECRET_KEY_FILE = Path("var/secret_key")
+
+
+class Settings(BaseSettings):
+    """Configuration from LEARNHUB_* environment variables and a .env file."""
+
+    model_config = SettingsConfigDict(env_prefix="LEARNHUB_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///var/learnhub.db"
+    base_url: str = "http://127.0.0.1:8080"
+    secret_key: SecretStr | None = None
+    smtp_url: SecretStr | None = None
+    maildir: Path = Path("var/mail")
+    mail_from: str = "Learning Hub <learning@localhost>"
+    mail_concurrency: int = Field(default=4, ge=1, le=64)
+    mail_rate: float = Field(default=0, ge=0)
+    timezone: str = "Europe/London"
+    daily_digest_time: time = time(7, 30)
+    weekly_digest_day: Weekday = "mon"
+    practitioner_domains: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("weekly_digest_day", mode="before")
+    @classmethod
+    def _lower_day(cls, value: object) -> object:
+        return value.strip().lower()[:3] if isinstance(value, str) else value
+
+    @field_validator("practitioner_domains", mode="before")
+    @classmethod
+    def _split_domains(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(d.strip().lower().lstrip("@.") for d in value if d.strip())
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def signing_key(self) -> str:
+        """The secret key, generated into var/secret_key (mode 0600) on first use when unset."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        return _file_secret(SECRET_KEY_FILE)
+
+
+def _file_secret(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: if two processes start at once, exactly one writes and both read its key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

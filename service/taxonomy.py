@@ -1,0 +1,215 @@
+"""The taxonomy of themes, agencies and boroughs, loaded from a versioned YAML file."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, NoReturn, cast
+
+import yaml
+
+Facet = Literal["themes", "agencies", "boroughs"]
+FACETS: tuple[Facet, ...] = ("themes", "agencies", "boroughs")
+_SINGULAR: dict[str, str] = {"themes": "theme", "agencies": "agency", "boroughs": "borough"}
+DEFAULT_PATH = Path(__file__).with_name("taxonomy.yaml")
+
+_REQUIRED = ("code", "label", "description", "phrases")
+_OPTIONAL = ("parent",)
+_CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+# The phrase grammar documented at the top of taxonomy.yaml: an optional "!", then words separated
+# by single spaces; a word is letters, digits and ' ’ & . , / - with optional parts in [brackets]
+# (a whole word in brackets is an optional word) and an optional trailing "*".
+_WORD = r"(?:[\w'’&.,/-]|\[[\w'’&.,/-]+\])+\*?"
+_PHRASE = re.compile(rf"!?{_WORD}(?: {_WORD})*")
+
+
+class TaxonomyError(Exception):
+    """A taxonomy file that cannot be used; the message names the file and the line."""
+
+
+@dataclass(frozen=True)
+class Term:
+    facet: Facet
+    code: str
+    label: str
+    description: str
+    parent: str | None
+    phrases: tuple[str, ...]
+
+
+class Taxonomy:
+    """The terms of each facet, in file order."""
+
+    def __init__(self, version: int, terms: dict[Facet, tuple[Term, ...]]) -> None:
+        self.version = version
+        self._terms = terms
+        self._by_code = {f: {t.code: t for t in terms.get(f, ())} for f in FACETS}
+
+    def terms(self, facet: Facet) -> tuple[Term, ...]:
+        return self._terms.get(facet, ())
+
+    def codes(self, facet: Facet) -> frozenset[str]:
+        return frozenset(self._by_code[facet])
+
+    def get(self, facet: Facet, code: str) -> Term:
+        """The term with this code; KeyError if the facet has no such code."""
+        return self._by_code[facet][code]
+
+    def expand(self, facet: Facet, codes: Iterable[str]) -> frozenset[str]:
+        """The codes plus the children of any parent among them (agency health -> its children)."""
+        wanted = set(codes)
+        children = {t.code for t in self.terms(facet) if t.parent in wanted}
+        return frozenset(wanted | children)
+
+    def unknown(self, facet: Facet, codes: Iterable[str]) -> list[str]:
+        """The codes that the facet does not have, in input order."""
+        known = self._by_code[facet]
+        return [code for code in codes if code not in known]
+
+
+def phrase_is_valid(phrase: str) -> bool:
+    """Whether a phrase follows the grammar and has something to match outside brackets."""
+    if not _PHRASE.fullmatch(phrase):
+        return False
+    return re.search(r"\w", re.sub(r"\[[^\]]*\]", "", phrase)) is not None
+
+
+def load_taxonomy(path: Path | None = None) -> Taxonomy:
+    """Read and validate a taxonomy file; the packaged one by default."""
+    path = path or DEFAULT_PATH
+    return _Loader(path).load()
+
+
+@functools.cache
+def default_taxonomy() -> Taxonomy:
+    return load_taxonomy()
+
+
+class _Loader:
+    """Builds a Taxonomy from the YAML node tree, which keeps the line of every value."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = _display_name(path)
+
+    def fail(self, node: yaml.Node | None, message: str) -> NoReturn:
+        where = f", line {node.start_mark.line + 1}" if node is not None else ""
+        raise TaxonomyError(f"{self.name}{where}: {message}")
+
+    def load(self) -> Taxonomy:
+        root = self.compose()
+        if not isinstance(root, yaml.MappingNode):
+            self.fail(root, "expected a mapping with 'version' and the facets")
+        version: int | None = None
+        terms: dict[Facet, tuple[Term, ...]] = {}
+        for key, value in root.value:
+            name = self.scalar(key, "a top-level key")
+            if name == "version":
+                version = self.version(value)
+            elif name in FACETS:
+                terms[cast(Facet, name)] = self.facet(cast(Facet, name), value)
+            else:
+                self.fail(key, f"unknown facet {name!r} (expected one of {', '.join(FACETS)})")
+        if version is None:
+            self.fail(root, "missing 'version'")
+        return Taxonomy(version, terms)
+
+    def compose(self) -> yaml.Node | None:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TaxonomyError(f"{self.name}: cannot read the file ({exc.strerror})") from exc
+        try:
+            root = yaml.compose(text, Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = f", line {mark.line + 1}" if mark else ""
+            raise TaxonomyError(f"{self.name}{line}: invalid YAML ({exc.problem})") from exc
+        if root is None:
+            raise TaxonomyError(f"{self.name}: the file is empty")
+        return root
+
+    def scalar(self, node: yaml.Node, what: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or not str(node.value).strip():
+            self.fail(node, f"expected {what} as non-empty text")
+        return str(node.value)
+
+    def version(self, node: yaml.Node) -> int:
+        text = self.scalar(node, "the version")
+        if not text.isdigit() or int(text) < 1:
+            self.fail(node, f"version must be a positive whole number, not {text!r}")
+        return int(text)
+
+    def facet(self, facet: Facet, node: yaml.Node) -> tuple[Term, ...]:
+        if not isinstance(node, yaml.SequenceNode):
+            self.fail(node, f"{facet} must be a list of terms")
+        terms: list[Term] = []
+        lines: dict[str, yaml.Node] = {}
+        for item in node.value:
+            term = self.term(facet, item)
+            if term.code in lines:
+                first = lines[term.code].start_mark.line + 1
+                self.fail(item, f"duplicate {facet} code {term.code!r} (first on line {first})")
+            lines[term.code] = item
+            terms.append(term)
+        self.check_parents(facet, terms, lines)
+        return tuple(terms)
+
+    def term(self, facet: Facet, node: yaml.Node) -> Term:
+        if not isinstance(node, yaml.MappingNode):
+            self.fail(node, f"each of {facet} must be a mapping with {', '.join(_REQUIRED)}")
+        fields = {self.scalar(k, "a field name"): (k, v) for k, v in node.value}
+        for name, (key, _) in fields.items():
+            if name not in _REQUIRED + _OPTIONAL:
+                self.fail(key, f"unknown field {name!r} in {facet}")
+        missing = [name for name in _REQUIRED if name not in fields]
+        if missing:
+            self.fail(node, f"{facet} term is missing {', '.join(repr(m) for m in missing)}")
+        code = self.scalar(fields["code"][1], "the code")
+        if not _CODE.fullmatch(code):
+            self.fail(fields["code"][1], f"code {code!r} must be lowercase words joined by '-'")
+        parent = self.scalar(fields["parent"][1], "the parent") if "parent" in fields else None
+        return Term(
+            facet=facet,
+            code=code,
+            label=self.scalar(fields["label"][1], "the label"),
+            description=self.scalar(fields["description"][1], "the description"),
+            parent=parent,
+            phrases=self.phrases(code, fields["phrases"][1]),
+        )
+
+    def phrases(self, code: str, node: yaml.Node) -> tuple[str, ...]:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.fail(node, f"phrases of {code!r} must be a non-empty list")
+        phrases = []
+        for item in node.value:
+            phrase = self.scalar(item, f"a phrase of {code!r}")
+            if not phrase_is_valid(phrase):
+                self.fail(item, f"invalid phrase {phrase!r} for {code!r}")
+            phrases.append(phrase)
+        return tuple(phrases)
+
+    def check_parents(self, facet: Facet, terms: list[Term], lines: dict[str, yaml.Node]) -> None:
+        by_code = {t.code: t for t in terms}
+        for term in terms:
+            if term.parent is None:
+                continue
+            parent = by_code.get(term.parent)
+            if parent is None:
+                self.fail(
+                    lines[term.code],
+                    f"{_SINGULAR[facet]} {term.code!r} has unknown parent {term.parent!r}",
+                )
+            if parent.parent is not None:
+                self.fail(lines[term.code], f"parent {term.parent!r} of {term.code!r} has a parent")
+
+
+def _display_name(path: Path) -> str:
+    """The path relative to the working directory when it is inside it, for short messages."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
