@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers.pages import render, wants_html
 from service.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -52,22 +53,53 @@ def error_response(
     return web.json_response(body, status=status, headers=headers)
 
 
+HEADINGS = {
+    400: "There is a problem with the request",
+    403: "You can't do that from here",
+    404: "Page not found",
+    405: "Page not found",
+    409: "That can't be done now",
+    413: "That was too large",
+    429: "Too many requests",
+    500: "Sorry, there is a problem with the service",
+}
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return _respond(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
     except DomainError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return _respond(request, exc.status, exc.code, exc.message, exc.details)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         message = exc.reason if exc.status != 413 else "the request body is larger than 1 MiB"
         headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
-        return error_response(exc.status, CODES.get(exc.status, "error"), message, None, headers)
+        code = CODES.get(exc.status, "error")
+        return _respond(request, exc.status, code, message, None, headers)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(
-            500, "internal", "something went wrong on our side; it has been logged"
-        )
+        message = "something went wrong on our side; it has been logged"
+        return _respond(request, 500, "internal", message)
+
+
+def _respond(
+    request: web.Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Any = None,
+) -> web.Response:
+    if not wants_html(request):
+        return error_response(status, code, message, details, headers)
+    if status == 404:
+        message = "If you typed the web address, check it is correct."
+    heading = HEADINGS.get(status, HEADINGS[500])
+    context = {"heading": heading, "message": message[:1].upper() + message[1:]}
+    response = render("error.html", request, context, status=status)
+    response.headers.update(headers or {})
+    return response

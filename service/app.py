@@ -7,8 +7,10 @@ from importlib.metadata import version
 
 from aiohttp import web
 
+from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
 from handlers.middleware import security_headers, setup_metrics
+from handlers.pages import setup_pages
 from handlers.routes import setup_routes
 from service import db
 from service.briefs.service import Tagging
@@ -29,13 +31,14 @@ MAX_BODY = 1024 * 1024
 
 
 def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware, csrf_middleware])
     app[settings_key] = settings
     app[clock_key] = clock
     taxonomy = default_taxonomy()
     app[tagging_key] = Tagging(taxonomy=taxonomy, tagger=Tagger(taxonomy))
     app.cleanup_ctx.append(_database)
     app.on_response_prepare.append(security_headers)
+    setup_pages(app)
     setup_metrics(app)
     setup_routes(app, version("learnhub"))
     return app

@@ -71,6 +71,7 @@ async def test_full_lifecycle_writes_events(
 
     assert await _events(sessions) == [
         ("brief.published", 1),
+        ("brief.edited", 2),
         ("brief.updated", 3),
         ("brief.withdrawn", 3),
         ("brief.published", 3),

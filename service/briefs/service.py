@@ -111,13 +111,10 @@ async def update(
     _history(session, brief, "edit", staff, now, changes, data.change_note, data.significant)
     if data.significant:
         brief.notified_at = now
-        events.record(
-            session,
-            brief,
-            EventType.updated,
-            now=now,
-            payload={"change_note": data.change_note, "changes": changes},
-        )
+        payload = {"change_note": data.change_note, "changes": changes}
+        events.record(session, brief, EventType.updated, now=now, payload=payload)
+    elif brief.status == Status.published:
+        events.record(session, brief, EventType.edited, now=now, payload={"changes": changes})
     await session.flush()
     return brief
 

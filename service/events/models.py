@@ -15,6 +15,8 @@ class EventType(StrEnum):
     published = "brief.published"
     updated = "brief.updated"
     withdrawn = "brief.withdrawn"
+    # A minor edit of a published brief: nobody is emailed, but feeds and pages change.
+    edited = "brief.edited"
 
 
 class EventStatus(StrEnum):

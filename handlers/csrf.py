@@ -1,0 +1,56 @@
+"""CSRF protection for every HTML form: a random cookie, and its HMAC in a hidden field.
+
+A page that is opened from another site can't read the cookie, so it can't compute the
+field; the check is skipped only for the JSON API (bearer tokens, no cookies) and for
+routes whose URL itself carries a secret token given by email.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from aiohttp import web
+
+from service.keys import settings_key
+
+COOKIE = "lh_csrf"
+FIELD = "csrf_token"
+EXEMPT_PREFIXES = ("/api/", "/unsubscribe/")
+cookie_key = web.RequestKey("csrf_cookie", str)
+new_cookie_key = web.RequestKey("csrf_cookie_new", bool)
+
+
+def token(request: web.Request) -> str:
+    """The value a form on this page must send back."""
+    key = request.app[settings_key].signing_key().encode()
+    return hmac.new(key, _cookie(request).encode(), hashlib.sha256).hexdigest()
+
+
+def _cookie(request: web.Request) -> str:
+    value = request.get(cookie_key) or request.cookies.get(COOKIE)
+    if not value or len(value) != 43:
+        value = secrets.token_urlsafe(32)
+        request[new_cookie_key] = True
+    request[cookie_key] = value
+    return value
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.method == "POST" and not request.path.startswith(EXEMPT_PREFIXES):
+        form = await request.post()
+        sent = str(form.get(FIELD, ""))
+        if not request.cookies.get(COOKIE) or not hmac.compare_digest(sent, token(request)):
+            raise web.HTTPForbidden(
+                reason="This form has expired or came from another site. Go back, reload the "
+                "page and try again."
+            )
+    response: web.StreamResponse = await handler(request)
+    if request.get(new_cookie_key):
+        secure = request.app[settings_key].base_url.startswith("https://")
+        response.set_cookie(COOKIE, request[cookie_key], httponly=True, samesite="Lax",
+                            secure=secure, path="/")  # fmt: skip
+    return response

@@ -1,0 +1,58 @@
+"""Server-rendered pages: Jinja2 with autoescape, GOV.UK Frontend styles, static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from handlers import csrf
+from service.keys import settings_key, tagging_key
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def setup_pages(app: web.Application) -> None:
+    environment = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["SERVICE_NAME"] = "Merseyside Safeguarding Learning Hub"
+    app.router.add_static(
+        "/static", STATIC, name="static", follow_symlinks=False, append_version=True
+    )
+
+
+def _context(request: web.Request) -> dict[str, Any]:
+    return {
+        "request": request,
+        "error_summary": {},
+        "csrf_token": csrf.token(request),
+        "base_url": request.app[settings_key].base_url,
+        "taxonomy": request.app[tagging_key].taxonomy,
+        "static": lambda path: request.app.router["static"].url_for(filename=path),
+    }
+
+
+def render(
+    template: str, request: web.Request, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        template, request, {**_context(request), **context}, status=status
+    )
+
+
+def wants_html(request: web.Request) -> bool:
+    """Pages answer errors in HTML; the API and machine routes answer JSON."""
+    if request.path.startswith(("/api/", "/feeds/", "/healthz", "/readyz", "/metrics")):
+        return False
+    return "text/html" in request.headers.get("Accept", "") or request.method == "POST"
