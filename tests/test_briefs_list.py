@@ -55,11 +55,15 @@ async def test_filters_or_within_and_across_with_parent_codes(
         assert response.status == 200, await response.text()
         return {item["id"] for item in (await response.json())["items"]}
 
+    merseyside = await _publish(
+        client, publisher, clock, title="Region-wide", themes=["neglect"], agencies=[], boroughs=[]
+    )
     assert await ids("agency=health") == {gp}
-    assert await ids("theme=neglect&theme=domestic-abuse") == {gp, police}
-    assert await ids("theme=neglect&borough=knowsley") == set()
+    assert await ids("borough=wirral") == {gp, merseyside}  # no borough: all of Merseyside
+    assert await ids("theme=neglect&theme=domestic-abuse") == {gp, police, merseyside}
+    assert await ids("theme=neglect&borough=knowsley") == {merseyside}
     assert await ids("theme=domestic-abuse&borough=knowsley&agency=police") == {police}
-    assert await ids("") == {gp, police}
+    assert await ids("") == {gp, police, merseyside}
 
 
 async def test_restricted_briefs_never_appear_publicly(

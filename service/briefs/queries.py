@@ -9,13 +9,15 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.models import Audience, Brief, BriefTag, Status
 from service.errors import DomainError
 from service.taxonomy import Facet, Taxonomy
 
+# A brief with no borough concerns all of Merseyside, so it matches every borough filter.
+REGION_WIDE_WHEN_EMPTY: frozenset[Facet] = frozenset({"boroughs"})
 SINGULAR: dict[Facet, str] = {"themes": "theme", "agencies": "agency", "boroughs": "borough"}
 
 
@@ -70,11 +72,16 @@ def public_briefs(filters: Filters, taxonomy: Taxonomy) -> Select[Brief]:
     )
     for facet, codes in filters.by_facet.items():
         if codes:
-            tagged = select(BriefTag.brief_id).where(
-                BriefTag.facet == facet, BriefTag.code.in_(taxonomy.expand(facet, codes))
-            )
-            query = query.where(Brief.id.in_(tagged))
+            query = query.where(_matches(facet, taxonomy.expand(facet, codes)))
     return query.order_by(Brief.published_at.desc(), Brief.id.desc())
+
+
+def _matches(facet: Facet, codes: frozenset[str]) -> ColumnElement[bool]:
+    tagged = select(BriefTag.brief_id).where(BriefTag.facet == facet, BriefTag.code.in_(codes))
+    if facet not in REGION_WIDE_WHEN_EMPTY:
+        return Brief.id.in_(tagged)
+    untagged = select(BriefTag.brief_id).where(BriefTag.facet == facet)
+    return or_(Brief.id.in_(tagged), Brief.id.not_in(untagged))
 
 
 async def list_public(
