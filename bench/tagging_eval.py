@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.tagging import Tagger, TagSuggestions  # noqa: E402
-from service.taxonomy import FACETS, Facet, default_taxonomy  # noqa: E402
+from service.tagging import Tagger, TagSuggestions
+from service.taxonomy import FACETS, Facet, default_taxonomy
 
 
 @dataclass

@@ -22,7 +22,14 @@ from service.briefs.schemas import (
     LifecycleRequest,
     brief_out,
 )
-from service.keys import clock_key, readonly_key, sessions_key, settings_key, tagging_key
+from service.keys import (
+    clock_key,
+    dispatcher_key,
+    readonly_key,
+    sessions_key,
+    settings_key,
+    tagging_key,
+)
 from service.staff.models import Role, StaffMember
 
 api = Api()
@@ -115,7 +122,8 @@ async def update_brief(request: web.Request, body: BriefUpdate, staff: StaffMemb
             tagging=app[tagging_key],
             now=app[clock_key](),
         )
-        return _out(request, brief)
+    app[dispatcher_key].wake()
+    return _out(request, brief)
 
 
 @api.route(
@@ -163,7 +171,8 @@ def _lifecycle(action: str, move: briefs.Lifecycle, summary: str) -> None:
             brief = await move(
                 session, _brief_id(request), staff=staff, now=app[clock_key](), note=body.note
             )
-            return _out(request, brief)
+        app[dispatcher_key].wake()
+        return _out(request, brief)
 
 
 _lifecycle("publish", briefs.publish, "Publish a draft: subscribers are told")

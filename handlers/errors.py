@@ -53,10 +53,11 @@ def error_response(
     return web.json_response(body, status=status, headers=headers)
 
 
-HEADINGS = {
+HEADINGS: dict[int | str, str] = {
     400: "There is a problem with the request",
     403: "You can't do that from here",
     404: "Page not found",
+    "invalid_token": "This link can't be used",
     405: "Page not found",
     409: "That can't be done now",
     413: "That was too large",
@@ -72,7 +73,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
     except ApiError as exc:
         return _respond(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
     except DomainError as exc:
-        return _respond(request, exc.status, exc.code, exc.message, exc.details)
+        return _respond(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -96,9 +97,9 @@ def _respond(
 ) -> web.Response:
     if not wants_html(request):
         return error_response(status, code, message, details, headers)
-    if status == 404:
+    if status == 404 and code == "not_found":
         message = "If you typed the web address, check it is correct."
-    heading = HEADINGS.get(status, HEADINGS[500])
+    heading = HEADINGS.get(code) or HEADINGS.get(status) or HEADINGS[500]
     context = {"heading": heading, "message": message[:1].upper() + message[1:]}
     response = render("error.html", request, context, status=status)
     response.headers.update(headers or {})

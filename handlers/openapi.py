@@ -36,7 +36,8 @@ def build(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
     refs, defs = models_json_schema(models, ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
     for e in endpoints:
-        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e, refs)
+        path = re.sub(r"{(\w+):[^}]+}", r"{\1}", e.path)  # aiohttp's {id:\d+} is {id} there
+        paths.setdefault(path, {})[e.method.lower()] = _operation(e, refs)
     schemas = dict(defs.get("$defs", {}), Error=ERROR_SCHEMA)
     return {
         "openapi": "3.1.0",
@@ -83,7 +84,7 @@ def _error() -> dict[str, Any]:
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
-    names = re.findall(r"{(\w+)}", path)
+    names = re.findall(r"{(\w+)(?::[^}]+)?}", path)
     return [
         {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
     ]

@@ -10,6 +10,8 @@ import jinja2
 from aiohttp import web
 
 from handlers import csrf
+from service.feeds.links import feed_links
+from service.feeds.service import TITLE as FEEDS_TITLE
 from service.keys import settings_key, tagging_key
 
 HERE = Path(__file__).parent
@@ -38,6 +40,8 @@ def _context(request: web.Request) -> dict[str, Any]:
         "error_summary": {},
         "csrf_token": csrf.token(request),
         "base_url": request.app[settings_key].base_url,
+        # Every page advertises the all-briefs feed; a page may pass feeds of its own instead.
+        "feed_links": feed_links(request.app[settings_key].base_url, FEEDS_TITLE),
         "taxonomy": request.app[tagging_key].taxonomy,
         "static": lambda path: request.app.router["static"].url_for(filename=path),
     }

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers import briefs, health, openapi, staff, taxonomy
+from handlers import (
+    briefs,
+    feeds,
+    groups,
+    health,
+    openapi,
+    staff,
+    subscription_pages,
+    subscriptions,
+    taxonomy,
+)
 
-APIS = [briefs.api, taxonomy.api, staff.api]
+APIS = [briefs.api, taxonomy.api, staff.api, subscriptions.api, groups.api]
 
 
 def setup_routes(app: web.Application, version: str) -> None:
@@ -16,3 +26,5 @@ def setup_routes(app: web.Application, version: str) -> None:
     app.router.add_get("/api/v1/openapi.json", openapi.handler(openapi.build(endpoints, version)))
     for api in APIS:
         api.setup(app)
+    feeds.setup(app)
+    app.router.add_routes(subscription_pages.routes)

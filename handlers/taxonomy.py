@@ -6,13 +6,13 @@ from typing import Annotated
 
 from aiohttp import web
 from pydantic import Field, model_validator
-from service.tagging import TagSuggestions, brief_text
 
 from handlers.api import Api
 from service.briefs.schemas import LearningPoint
 from service.keys import tagging_key
 from service.schemas import Request, Response
 from service.staff.models import Role, StaffMember
+from service.tagging import TagSuggestions, brief_text
 from service.taxonomy import FACETS
 
 api = Api()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
@@ -15,28 +16,53 @@ from handlers.routes import setup_routes
 from service import db
 from service.briefs.service import Tagging
 from service.clock import Clock, utcnow
+from service.events.dispatcher import Dispatcher, Registration
+from service.events.models import Event, EventType
+from service.feeds.cache import FeedCache
 from service.keys import (
     clock_key,
+    composer_key,
+    dispatcher_key,
     engine_key,
+    feed_cache_key,
+    limiter_key,
+    links_key,
+    mail_worker_key,
     readonly_key,
     sessions_key,
     settings_key,
     tagging_key,
 )
+from service.limits import Limiter
+from service.mail.compose import Composer
+from service.mail.senders import sender_from_settings
+from service.mail.worker import MailWorker
 from service.settings import Settings
 from service.tagging import Tagger
 from service.taxonomy import default_taxonomy
+from subscribers.alerts import Alerts
+from subscribers.links import Links
+from subscribers.tokens import Tokens
 
 MAX_BODY = 1024 * 1024
 
 
-def create_app(settings: Settings, *, clock: Clock = utcnow) -> web.Application:
+def create_app(
+    settings: Settings, *, clock: Clock = utcnow, run_workers: bool = True
+) -> web.Application:
+    """The application; ``run_workers=False`` leaves background work to the caller (tests)."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware, csrf_middleware])
     app[settings_key] = settings
     app[clock_key] = clock
+    app[feed_cache_key] = FeedCache(clock)
     taxonomy = default_taxonomy()
     app[tagging_key] = Tagging(taxonomy=taxonomy, tagger=Tagger(taxonomy))
+    app[links_key] = Links(settings.base_url, Tokens(settings.signing_key(), clock))
+    app[limiter_key] = Limiter(settings.rate_limit_storage)
+    app[composer_key] = Composer.from_settings(settings)
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_mail(run_workers))
+    app.cleanup_ctx.append(_dispatcher(run_workers))
     app.on_response_prepare.append(security_headers)
     setup_pages(app)
     setup_metrics(app)
@@ -51,3 +77,58 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     app[readonly_key] = db.sessionmaker(engine, readonly=True)
     yield
     await engine.dispose()
+
+
+def _mail(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The sender and the mail worker; the worker runs only when ``run_workers``."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = app[settings_key]
+        sender = sender_from_settings(settings)
+        worker = MailWorker(
+            app[sessions_key],
+            sender,
+            app[clock_key],
+            envelope_from=app[composer_key].envelope_from,
+            concurrency=settings.mail_concurrency,
+        )
+        app[mail_worker_key] = worker
+        if run_workers:
+            worker.start()
+        yield
+        await worker.stop()
+        await sender.close()
+
+    return context
+
+
+def _dispatcher(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The event dispatcher and the handlers each event type fans out to."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        app[dispatcher_key] = dispatcher = Dispatcher(
+            app[sessions_key], app[clock_key], registrations(app), after=app[mail_worker_key].wake
+        )
+        if run_workers:
+            dispatcher.start(app[engine_key])
+        yield
+        await dispatcher.stop()
+
+    return context
+
+
+def registrations(app: web.Application) -> list[Registration]:
+    alerts = Alerts(app[composer_key], app[links_key], app[tagging_key].taxonomy, app[settings_key])
+    feeds = app[feed_cache_key]
+
+    async def invalidate_feeds(_session: AsyncSession, _event: Event) -> None:
+        feeds.invalidate()
+
+    every = frozenset(t.value for t in EventType)
+    return [
+        Registration(
+            "alerts", frozenset({EventType.published, EventType.updated}), alerts.on_brief
+        ),
+        Registration("withdrawal-notices", frozenset({EventType.withdrawn}), alerts.on_withdrawn),
+        Registration("feeds", every, invalidate_feeds),
+    ]

@@ -15,6 +15,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers: dict[str, str] = {}
 
 
 class Invalid(DomainError):
@@ -30,3 +31,12 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
+
+
+class TooManyRequests(DomainError):
+    code = "too_many_requests"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     daily_digest_time: time = time(7, 30)
     weekly_digest_day: Weekday = "mon"
     practitioner_domains: Annotated[tuple[str, ...], NoDecode] = ()
+    # Where request counts for abuse limits live: per process by default; a shared store
+    # such as redis://127.0.0.1:6379 makes the limits hold across several instances.
+    rate_limit_storage: str = "memory://"
 
     @field_validator("base_url")
     @classmethod

@@ -17,12 +17,13 @@ _SINGULAR: dict[str, str] = {"themes": "theme", "agencies": "agency", "boroughs"
 DEFAULT_PATH = Path(__file__).with_name("taxonomy.yaml")
 
 _REQUIRED = ("code", "label", "description", "phrases")
-_OPTIONAL = ("parent",)
+_OPTIONAL = ("parent", "negatable")
 _CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-# The phrase grammar documented at the top of taxonomy.yaml: an optional "!", then words separated
-# by single spaces; a word is letters, digits and ' ’ & . , / - with optional parts in [brackets]
-# (a whole word in brackets is an optional word) and an optional trailing "*".
-_WORD = r"(?:[\w'’&.,/-]|\[[\w'’&.,/-]+\])+\*?"
+# The phrase grammar documented at the top of taxonomy.yaml: an optional "!", then words
+# separated by single spaces. A word is letters, digits, apostrophes (straight or curly) and
+# & . , / -, with optional parts in [brackets] (a whole word in brackets is an optional word)
+# and an optional trailing "*".
+_WORD = r"(?:[\w'\u2019&.,/-]|\[[\w'\u2019&.,/-]+\])+\*?"
 _PHRASE = re.compile(rf"!?{_WORD}(?: {_WORD})*")
 
 
@@ -38,6 +39,9 @@ class Term:
     description: str
     parent: str | None
     phrases: tuple[str, ...]
+    # Whether "no concerns about X" removes the evidence: true for risks (neglect), false for
+    # practice themes where a negation is the finding ("the child was not seen alone").
+    negatable: bool = False
 
 
 class Taxonomy:
@@ -94,6 +98,8 @@ class _Loader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = _display_name(path)
+        # Where each parent was written, so that an unknown parent is reported on its own line.
+        self.parent_nodes: dict[tuple[Facet, str], yaml.Node] = {}
 
     def fail(self, node: yaml.Node | None, message: str) -> NoReturn:
         where = f", line {node.start_mark.line + 1}" if node is not None else ""
@@ -155,7 +161,7 @@ class _Loader:
                 self.fail(item, f"duplicate {facet} code {term.code!r} (first on line {first})")
             lines[term.code] = item
             terms.append(term)
-        self.check_parents(facet, terms, lines)
+        self.check_parents(facet, terms)
         return tuple(terms)
 
     def term(self, facet: Facet, node: yaml.Node) -> Term:
@@ -171,7 +177,10 @@ class _Loader:
         code = self.scalar(fields["code"][1], "the code")
         if not _CODE.fullmatch(code):
             self.fail(fields["code"][1], f"code {code!r} must be lowercase words joined by '-'")
-        parent = self.scalar(fields["parent"][1], "the parent") if "parent" in fields else None
+        parent = None
+        if "parent" in fields:
+            parent = self.scalar(fields["parent"][1], "the parent")
+            self.parent_nodes[facet, code] = fields["parent"][1]
         return Term(
             facet=facet,
             code=code,
@@ -179,7 +188,14 @@ class _Loader:
             description=self.scalar(fields["description"][1], "the description"),
             parent=parent,
             phrases=self.phrases(code, fields["phrases"][1]),
+            negatable=self.flag(fields["negatable"][1]) if "negatable" in fields else False,
         )
+
+    def flag(self, node: yaml.Node) -> bool:
+        text = self.scalar(node, "true or false").lower()
+        if text not in ("true", "false"):
+            self.fail(node, f"expected true or false, not {text!r}")
+        return text == "true"
 
     def phrases(self, code: str, node: yaml.Node) -> tuple[str, ...]:
         if not isinstance(node, yaml.SequenceNode) or not node.value:
@@ -192,19 +208,20 @@ class _Loader:
             phrases.append(phrase)
         return tuple(phrases)
 
-    def check_parents(self, facet: Facet, terms: list[Term], lines: dict[str, yaml.Node]) -> None:
+    def check_parents(self, facet: Facet, terms: list[Term]) -> None:
         by_code = {t.code: t for t in terms}
         for term in terms:
             if term.parent is None:
                 continue
             parent = by_code.get(term.parent)
+            node = self.parent_nodes[facet, term.code]
             if parent is None:
                 self.fail(
-                    lines[term.code],
+                    node,
                     f"{_SINGULAR[facet]} {term.code!r} has unknown parent {term.parent!r}",
                 )
             if parent.parent is not None:
-                self.fail(lines[term.code], f"parent {term.parent!r} of {term.code!r} has a parent")
+                self.fail(node, f"parent {term.parent!r} of {term.code!r} has a parent itself")
 
 
 def _display_name(path: Path) -> str:

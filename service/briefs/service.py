@@ -112,9 +112,9 @@ async def update(
     if data.significant:
         brief.notified_at = now
         payload = {"change_note": data.change_note, "changes": changes}
-        events.record(session, brief, EventType.updated, now=now, payload=payload)
+        await events.record(session, brief, EventType.updated, now=now, payload=payload)
     elif brief.status == Status.published:
-        events.record(session, brief, EventType.edited, now=now, payload={"changes": changes})
+        await events.record(session, brief, EventType.edited, now=now, payload={"changes": changes})
     await session.flush()
     return brief
 
@@ -136,7 +136,7 @@ async def publish(
     brief.notified_at = now
     brief.withdrawn_at = None
     _history(session, brief, "publish", staff, now, change_note=note)
-    events.record(
+    await events.record(
         session, brief, EventType.published, now=now, payload={"republished": republished}
     )
     await session.flush()
@@ -157,7 +157,7 @@ async def withdraw(
     brief.status = Status.withdrawn.value
     brief.withdrawn_at = now
     _history(session, brief, "withdraw", staff, now, change_note=note)
-    events.record(session, brief, EventType.withdrawn, now=now, payload={"note": note})
+    await events.record(session, brief, EventType.withdrawn, now=now, payload={"note": note})
     await session.flush()
     return brief
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.models import Brief
 from service.events.models import Event, EventType
 
+# PostgreSQL delivers a NOTIFY on this channel when the transaction that wrote events commits,
+# so that dispatchers in every instance wake at once instead of at their next poll.
+CHANNEL = "learnhub_events"
 
-def record(
+
+async def record(
     session: AsyncSession, brief: Brief, type_: EventType, *, now: datetime, payload: dict[str, Any]
 ) -> Event:
     """Add an event row; it commits, or not, with the change it describes."""
@@ -27,4 +32,6 @@ def record(
         handled=[],
     )
     session.add(event)
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(CHANNEL, "")))
     return event

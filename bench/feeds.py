@@ -1,0 +1,300 @@
+"""Feed serving speed: the real app against a bare aiohttp handler returning the same bytes.
+
+Usage: python bench/feeds.py [--seconds 8] [--connections 32] [--briefs 60]
+
+Starts ``learnhub serve`` on a fresh SQLite database, creates and publishes briefs through the
+API, then loads ``/feeds/briefs.atom`` (a cached feed) and the same URL with ``If-None-Match``
+(a 304) with wrk, and the same two requests against a bare aiohttp server in another process
+that answers the same bytes. Without wrk, a small aiohttp load generator runs in its own
+process with a fixed concurrency. It also times an uncached render of a 50-entry feed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+from aiohttp import web  # noqa: E402
+
+from tests.briefs_data import brief_body  # noqa: E402
+
+THEMES = ["neglect", "domestic-abuse", "safer-sleep", "exploitation", "non-engagement"]
+AGENCIES = ["police", "primary-care", "hospital", "education", "midwifery"]
+BOROUGHS = ["knowsley", "liverpool", "sefton", "st-helens", "wirral"]
+LEARNHUB = "from service.cli import main; main()"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # as service/cli.py
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+async def wait_for(url: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise SystemExit(f"nothing answered at {url}")
+
+
+async def create_briefs(base: str, token: str, count: int) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(headers=headers) as http:
+        for n in range(count):
+            body = brief_body(
+                title=f"Brief {n}: learning from review {n}",
+                themes=[THEMES[n % 5], THEMES[(n + 2) % 5]],
+                agencies=[AGENCIES[n % 5]],
+                boroughs=[BOROUGHS[n % 5]],
+            )
+            async with http.post(f"{base}/api/v1/briefs", json=body) as response:
+                created = await response.json()
+            async with http.post(f"{base}/api/v1/briefs/{created['id']}/publish") as response:
+                assert response.status == 200, await response.text()
+
+
+def bare_server(port: str, body_file: str, etag: str, content_type: str, logged: str) -> None:
+    """The least any server must do: the same bytes, and a 304 for a matching ETag.
+
+    ``logged`` = "1" logs like ``learnhub serve`` (INFO, an access-log line per request),
+    which is most of the difference between the real app and a bare handler.
+    """
+    body = Path(body_file).read_bytes()
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+
+    async def handle(request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=body, headers={**headers, "Content-Type": content_type})
+
+    app = web.Application()
+    app.router.add_get("/feeds/briefs.atom", handle)
+    if logged == "1":
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+        web.run_app(app, host="127.0.0.1", port=int(port), print=None)
+    else:
+        web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
+
+
+def handler_only(port: str) -> None:
+    """The real app with the shared middlewares and response hooks taken out, to attribute
+    the gap between the app and the bare handler (settings from the environment)."""
+    from service.app import create_app
+    from service.settings import Settings
+
+    app = create_app(Settings())
+    app.middlewares.clear()
+    app.on_response_prepare.clear()
+    web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
+
+
+def load(url: str, headers: dict[str, str], seconds: float, connections: int) -> float:
+    """Requests per second, by wrk or else by a load generator in its own process."""
+    if shutil.which("wrk"):
+        args = ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", url]
+        for name, value in headers.items():
+            args[1:1] = ["-H", f"{name}: {value}"]
+        output = subprocess.run(args, capture_output=True, text=True, check=True).stdout  # noqa: S603
+        match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+        assert match, output
+        return float(match.group(1))
+    code = "import sys; from bench.feeds import generate; generate(*sys.argv[1:])"
+    args = [sys.executable, "-c", code, url, repr(headers), str(seconds), str(connections)]
+    output = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    return float(output.strip())
+
+
+def generate(url: str, headers: str, seconds: str, connections: str) -> None:
+    import ast
+
+    async def run() -> float:
+        deadline = time.perf_counter() + float(seconds)
+        done = 0
+
+        async def worker(http: aiohttp.ClientSession) -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                async with http.get(url, headers=ast.literal_eval(headers)) as response:
+                    await response.read()
+                done += 1
+
+        connector = aiohttp.TCPConnector(limit=int(connections))
+        async with aiohttp.ClientSession(connector=connector) as http:
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(http) for _ in range(int(connections))))
+            return done / (time.perf_counter() - started)
+
+    print(asyncio.run(run()))
+
+
+async def time_render(database_url: str, base_url: str) -> tuple[float, float]:
+    """Median milliseconds of an uncached 50-entry feed: building the XML, and query + build."""
+    from service import db
+    from service.briefs.queries import Filters, public_briefs
+    from service.feeds.build import FeedMeta, item_from_brief, render_feed
+    from service.feeds.service import render_public
+    from service.taxonomy import default_taxonomy
+
+    taxonomy = default_taxonomy()
+    engine = db.create_engine(database_url)
+    sessions = db.sessionmaker(engine, readonly=True)
+    async with sessions() as session:
+        briefs = list(await session.scalars(public_briefs(Filters(), taxonomy).limit(50)))
+    assert len(briefs) == 50
+    build, total = [], []
+    for _ in range(50):
+        started = time.perf_counter()
+        items = [item_from_brief(brief, taxonomy, base_url) for brief in briefs]
+        meta = FeedMeta(
+            "Learning briefs", "All", f"{base_url}/feeds/briefs.atom", base_url, items[0].updated
+        )
+        render_feed("atom", meta, items)
+        build.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        async with sessions() as session:
+            await render_public(
+                session,
+                filters=Filters(),
+                taxonomy=taxonomy,
+                base_url=base_url,
+                fmt="atom",
+                self_url=f"{base_url}/feeds/briefs.atom",
+            )
+        total.append(time.perf_counter() - started)
+    await engine.dispose()
+    return statistics.median(build) * 1000, statistics.median(total) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--briefs", type=int, default=60)
+    options = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="learnhub-bench-"))
+    app_port, bare_port, quiet_port, handler_port = (free_port() for _ in range(4))
+    base = f"http://127.0.0.1:{app_port}"
+    database_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    env = {
+        **os.environ,
+        "LEARNHUB_DATABASE_URL": database_url,
+        "LEARNHUB_BASE_URL": base,
+        "LEARNHUB_SECRET_KEY": "bench-secret",
+        "LEARNHUB_MAILDIR": str(workdir / "mail"),
+    }
+    learnhub = [sys.executable, "-c", LEARNHUB]
+    subprocess.run([*learnhub, "db", "upgrade"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    added = subprocess.run(  # noqa: S603
+        [*learnhub, "staff", "add", "bench@merseyside.police.uk", "--role", "publisher"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    token = added.stdout.strip().splitlines()[-1]
+
+    with process([*learnhub, "serve", "--port", str(app_port)], env):
+        asyncio.run(wait_for(f"{base}/healthz"))
+        asyncio.run(create_briefs(base, token, options.briefs))
+        url = f"{base}/feeds/briefs.atom"
+        body, etag, content_type = asyncio.run(first_fetch(url))
+        body_file = workdir / "feed.xml"
+        body_file.write_bytes(body)
+        bare_code = "import sys; from bench.feeds import bare_server; bare_server(*sys.argv[1:])"
+        bare = [sys.executable, "-c", bare_code]
+        same = [str(body_file), etag, content_type]
+        only = [sys.executable, "-c", bare_code.replace("bare_server", "handler_only")]
+        with (
+            process([*bare, str(bare_port), *same, "1"], env),
+            process([*bare, str(quiet_port), *same, "0"], env),
+            process([*only, str(handler_port)], env),
+        ):
+            servers = {
+                "app": url,
+                "bare, logged like serve": f"http://127.0.0.1:{bare_port}/feeds/briefs.atom",
+                "bare, no access log": f"http://127.0.0.1:{quiet_port}/feeds/briefs.atom",
+                "app without shared middlewares, no access log": (
+                    f"http://127.0.0.1:{handler_port}/feeds/briefs.atom"
+                ),
+            }
+            for server in servers.values():
+                asyncio.run(wait_for(server))
+            results = compare(servers, etag, options.seconds, options.connections)
+    build_ms, total_ms = asyncio.run(time_render(database_url, base))
+    shutil.rmtree(workdir, ignore_errors=True)
+
+    tool = "wrk" if shutil.which("wrk") else "aiohttp load generator"
+    print(f"{len(body):,} byte feed, {options.connections} connections, {tool}")
+    for case, rates in results.items():
+        app_rps = rates["app"]
+        print(f"{case}: app {app_rps:.0f} req/s")
+        for name, rps in rates.items():
+            if name.startswith("bare"):
+                print(f"  {name}: {rps:.0f} req/s, ratio app/bare {app_rps / rps:.2f}")
+        quiet, handler = rates["bare, no access log"], rates[next(iter(list(rates)[3:]))]
+        print(f"  feed handler alone: {handler:.0f} req/s, ratio to bare {handler / quiet:.2f}")
+    print(f"uncached 50-entry render: {build_ms:.2f} ms to build, {total_ms:.2f} ms with the query")
+
+
+async def first_fetch(url: str) -> tuple[bytes, str, str]:
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        assert response.status == 200, await response.text()
+        return await response.read(), response.headers["ETag"], response.headers["Content-Type"]
+
+
+def compare(
+    servers: dict[str, str], etag: str, seconds: float, connections: int
+) -> dict[str, dict[str, float]]:
+    """Each case twice, alternating servers, keeping the best run of each."""
+    cases: dict[str, dict[str, str]] = {
+        "cached feed (200)": {},
+        "revalidation (304)": {"If-None-Match": etag},
+    }
+    results = {}
+    for case, headers in cases.items():
+        runs: dict[str, list[float]] = {name: [] for name in servers}
+        for _ in range(2):
+            for name, url in servers.items():
+                runs[name].append(load(url, headers, seconds, connections))
+        results[case] = {name: max(rates) for name, rates in runs.items()}
+    return results
+
+
+if __name__ == "__main__":
+    main()

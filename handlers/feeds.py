@@ -1,0 +1,164 @@
+"""Feeds of briefs (RSS 2.0 and Atom) with HTTP validators, and the page that builds their URLs."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from aiohttp import web
+
+from handlers.errors import ApiError
+from handlers.pages import render
+from service.briefs.queries import SINGULAR, BadQuery, Filters
+from service.feeds.build import FORMATS, Format
+from service.feeds.cache import RenderedFeed
+from service.feeds.links import feed_links
+from service.feeds.service import (
+    TITLE,
+    describe,
+    facet_url,
+    parse_filters,
+    query_url,
+    read_version,
+    render_public,
+)
+from service.keys import feed_cache_key, readonly_key, settings_key, tagging_key
+from service.taxonomy import FACETS, Facet
+
+# Feed readers poll every 15 to 60 minutes. Five minutes lets shared caches absorb bursts
+# while a withdrawn brief still leaves every copy of a feed soon after it leaves ours.
+CACHE_CONTROL = "public, max-age=300"
+PARSED_QUERIES = 1024
+_parsed_key = web.AppKey("feed_queries", dict[tuple[str, str], tuple[Filters, str]])
+LEGENDS = {"themes": "Themes", "agencies": "Agencies", "boroughs": "Boroughs"}
+
+
+def setup(app: web.Application) -> None:
+    app[_parsed_key] = {}
+    app.router.add_get("/feeds", feeds_page)
+    app.router.add_get("/feeds/briefs.{fmt:atom|rss}", briefs_feed)
+    app.router.add_get("/feeds/{facet:themes|agencies|boroughs}/{code}.{fmt:atom|rss}", facet_feed)
+
+
+async def briefs_feed(request: web.Request) -> web.Response:
+    fmt = cast(Format, request.match_info["fmt"])
+    # Feed readers repeat the same few URLs; parsing each query once keeps a cached feed
+    # close to the cost of sending its bytes.
+    parsed = request.app[_parsed_key]
+    known = parsed.get((fmt, request.query_string))
+    if known is None:
+        filters = parse_filters(request.query.items(), request.app[tagging_key].taxonomy)
+        known = filters, query_url(request.app[settings_key].base_url, filters, fmt)
+        if len(parsed) >= PARSED_QUERIES:
+            parsed.clear()
+        parsed[(fmt, request.query_string)] = known
+    return await serve(request, known[0], fmt, known[1])
+
+
+async def facet_feed(request: web.Request) -> web.Response:
+    """One code's feed at a path of its own, e.g. /feeds/agencies/health.atom."""
+    facet = cast(Facet, request.match_info["facet"])
+    code = request.match_info["code"]
+    fmt = cast(Format, request.match_info["fmt"])
+    if request.query:
+        unknown = sorted(request.query)
+        raise ApiError(
+            400,
+            f"unknown query parameter {unknown[0]!r}; this feed takes none "
+            "(filter /feeds/briefs.atom instead)",
+            details={"unknown": unknown, "valid": []},
+        )
+    taxonomy = request.app[tagging_key].taxonomy
+    if code not in taxonomy.codes(facet):
+        raise ApiError(
+            404,
+            f"unknown {SINGULAR[facet]} code {code!r}",
+            details={"facet": facet, "unknown": [code], "valid": sorted(taxonomy.codes(facet))},
+        )
+    filters = Filters(**{facet: (code,)})
+    base_url = request.app[settings_key].base_url
+    return await serve(request, filters, fmt, facet_url(base_url, facet, code, fmt))
+
+
+async def serve(request: web.Request, filters: Filters, fmt: Format, self_url: str) -> web.Response:
+    """The feed from the cache, rendered first if the content changed since it was stored."""
+    app = request.app
+    readonly = app[readonly_key]
+
+    async def version() -> int:
+        async with readonly() as session:
+            return await read_version(session)
+
+    async def render_feed() -> RenderedFeed:
+        async with readonly() as session:
+            return await render_public(
+                session,
+                filters=filters,
+                taxonomy=app[tagging_key].taxonomy,
+                base_url=app[settings_key].base_url,
+                fmt=fmt,
+                self_url=self_url,
+            )
+
+    feed = await app[feed_cache_key].get((fmt, self_url), version=version, render=render_feed)
+    return respond(request, feed)
+
+
+def respond(request: web.Request, feed: RenderedFeed) -> web.Response:
+    """200 with the bytes, or 304 when the client's copy is current."""
+    headers = {
+        "ETag": feed.etag,
+        "Last-Modified": feed.last_modified_http,
+        "Cache-Control": CACHE_CONTROL,
+    }
+    if not_modified(request, feed):
+        return web.Response(status=304, headers=headers)
+    headers["Content-Type"] = feed.content_type
+    return web.Response(body=feed.body, headers=headers)
+
+
+def not_modified(request: web.Request, feed: RenderedFeed) -> bool:
+    # RFC 9110 13.2.2: If-None-Match wins when both are sent; it compares weakly.
+    sent = request.headers.get("If-None-Match")
+    if sent == feed.etag:  # what feed readers send back; skips parsing a list
+        return True
+    if sent is not None:
+        value = feed.etag.strip('"')
+        return any(tag.value in (value, "*") for tag in request.if_none_match or ())
+    since = request.if_modified_since
+    return since is not None and feed.last_modified <= since
+
+
+async def feeds_page(request: web.Request) -> web.Response:
+    """Tick themes, agencies and boroughs; the page answers with the feed's addresses."""
+    taxonomy = request.app[tagging_key].taxonomy
+    base_url = request.app[settings_key].base_url
+    # A page shrugs off parameters it does not know (tracking tags, old bookmarks).
+    pairs = [(k, v) for k, v in request.query.items() if k in ("theme", "agency", "borough")]
+    errors: dict[str, str] = {}
+    try:
+        filters = parse_filters(pairs, taxonomy)
+    except BadQuery as exc:
+        facet = (exc.details or {}).get("facet", "themes")
+        errors[SINGULAR[facet]] = exc.message[:1].upper() + exc.message[1:]
+        filters = Filters()
+    title = describe(filters, taxonomy)
+    chosen = any(filters.by_facet.values())
+    context: dict[str, Any] = {
+        "facets": [
+            {
+                "param": SINGULAR[facet],
+                "legend": LEGENDS[facet],
+                "terms": taxonomy.terms(facet),
+                "chosen": set(filters.by_facet[facet]),
+                "error": errors.get(SINGULAR[facet]),
+            }
+            for facet in FACETS
+        ],
+        "all_urls": {fmt: query_url(base_url, Filters(), fmt) for fmt in FORMATS},
+        "chosen": {fmt: query_url(base_url, filters, fmt) for fmt in FORMATS} if chosen else None,
+        "feed_title": title,
+        "error_summary": errors,
+        "feed_links": feed_links(base_url, TITLE)
+        + (feed_links(base_url, title, filters) if chosen else []),
+    }
+    return render("feeds.html", request, context, status=400 if errors else 200)

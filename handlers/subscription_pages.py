@@ -1,0 +1,297 @@
+"""The subscriber's pages: subscribe, confirm, join, manage, erase, unsubscribe.
+
+A GET on a link from an email never changes anything (mail scanners open every link);
+each page's button POSTs. One-click unsubscribe (RFC 8058) POSTs without a page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.pages import render
+from handlers.subscriptions import limit, mail, subscription_out, wake_mail
+from service.errors import Invalid
+from service.keys import clock_key, readonly_key, sessions_key, tagging_key
+from service.taxonomy import FACETS
+from subscribers import groups, service
+from subscribers.models import Subscriber
+from subscribers.schemas import SubscribeRequest, SubscriptionUpdate
+from subscribers.tokens import Purpose
+
+routes = web.RouteTableDef()
+SINGULAR = {"themes": "theme", "agencies": "agency", "boroughs": "borough"}
+DONE = {
+    "saved": "Your changes have been saved.",
+    "left": "You have left the group.",
+    "unsubscribed": "You have been unsubscribed. You will get no more emails from us.",
+}
+
+
+def _message(
+    request: web.Request,
+    heading: str,
+    *paragraphs: str,
+    panel: bool = False,
+    link: tuple[str, str] | None = None,
+) -> web.Response:
+    context = {"heading": heading, "paragraphs": paragraphs, "panel": panel, "link": link}
+    return render("subscriptions/message.html", request, context)
+
+
+def _button(
+    request: web.Request, heading: str, button: str, *paragraphs: str, warning: bool = False
+) -> web.Response:
+    context = {
+        "heading": heading,
+        "button": button,
+        "paragraphs": paragraphs,
+        "action": request.path,
+        "warning": warning,
+    }
+    return render("subscriptions/button.html", request, context)
+
+
+def _chosen(values: Any) -> dict[str, list[str]]:
+    return {
+        facet: values.getall(SINGULAR[facet], []) + values.getall(facet, []) for facet in FACETS
+    }
+
+
+@routes.get("/subscribe")
+async def subscribe_form(request: web.Request) -> web.Response:
+    context = {
+        "errors": {},
+        "email": "",
+        "frequency": request.query.get("frequency", "weekly"),
+        "chosen": _chosen(request.query),
+    }
+    return render("subscriptions/subscribe.html", request, context)
+
+
+@routes.post("/subscribe")
+async def subscribe(request: web.Request) -> web.Response:
+    form = await request.post()
+    chosen = _chosen(form)
+    fields = {
+        "email": str(form.get("email", "")).strip(),
+        "frequency": form.get("frequency", "weekly"),
+        **chosen,
+    }
+    try:
+        data = SubscribeRequest.model_validate(fields)
+        await limit(request, data.email)
+        app = request.app
+        async with app[sessions_key].begin() as session:
+            await service.request(
+                session,
+                data,
+                mail=mail(request),
+                taxonomy=app[tagging_key].taxonomy,
+                now=app[clock_key](),
+            )
+    except (ValidationError, Invalid) as exc:
+        errors = _form_errors(exc)
+        context = {
+            "errors": errors,
+            "error_summary": errors,
+            "email": fields["email"],
+            "frequency": fields["frequency"],
+            "chosen": chosen,
+        }
+        return render("subscriptions/subscribe.html", request, context, status=422)
+    wake_mail(request.app)
+    raise web.HTTPSeeOther("/subscribe/check-your-email")
+
+
+def _form_errors(exc: ValidationError | Invalid) -> dict[str, str]:
+    if isinstance(exc, Invalid):
+        return {facet: "Choose from the options listed" for facet in (exc.details or {})}
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "email"
+        if field == "email":
+            errors.setdefault(
+                field, "Enter an email address in the correct format, like name@nhs.net"
+            )
+        else:
+            errors.setdefault(field, "Choose from the options listed")
+    return errors
+
+
+@routes.get("/subscribe/check-your-email")
+async def check_email(request: web.Request) -> web.Response:
+    return _message(
+        request,
+        "Check your email",
+        "If the address can receive our emails, we have sent it a link.",
+        "Follow the link within 7 days to confirm. If nothing arrives, check your junk folder.",
+    )
+
+
+@routes.get("/subscriptions/confirm/{token}")
+async def confirm_page(request: web.Request) -> web.Response:
+    await _read(request, Purpose.confirm)
+    return _button(
+        request,
+        "Confirm your subscription",
+        "Confirm subscription",
+        "Confirm that you want emails about learning from case reviews.",
+    )
+
+
+@routes.post("/subscriptions/confirm/{token}")
+async def confirm(request: web.Request) -> web.Response:
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        subscriber = await service.confirm(
+            session, mail(request), request.match_info["token"], app[clock_key]()
+        )
+        manage = mail(request).links.manage(subscriber)
+    return _message(
+        request,
+        "Subscription confirmed",
+        "Every email we send has a link to change or end it.",
+        panel=True,
+        link=("Manage your emails", manage),
+    )
+
+
+@routes.get("/subscriptions/join/{token}")
+async def join_page(request: web.Request) -> web.Response:
+    await _read(request, Purpose.membership)
+    return _button(
+        request,
+        "Join the group",
+        "Join group",
+        "An administrator added you to a practitioner group. Confirm to receive its emails.",
+    )
+
+
+@routes.post("/subscriptions/join/{token}")
+async def join(request: web.Request) -> web.Response:
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        member = await groups.confirm_join(
+            session, mail(request), request.match_info["token"], app[clock_key]()
+        )
+        name, manage = member.group.name, mail(request).links.manage(member.subscriber)
+    return _message(
+        request, f"You have joined {name}", panel=True, link=("Manage your emails", manage)
+    )
+
+
+@routes.get("/subscriptions/manage/{token}")
+async def manage_page(request: web.Request) -> web.Response:
+    subscriber = await _read(request, Purpose.manage)
+    return _manage(request, subscriber, saved=DONE.get(request.query.get("done", ""), ""))
+
+
+def _manage(
+    request: web.Request,
+    subscriber: Subscriber,
+    *,
+    saved: str = "",
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> web.Response:
+    context = {
+        "subscription": subscription_out(request, subscriber),
+        "saved": saved,
+        "errors": errors or {},
+        "error_summary": errors or {},
+        "action": request.path,
+        "erase_url": f"{request.path}/erase",
+    }
+    return render("subscriptions/manage.html", request, context, status=status)
+
+
+@routes.post("/subscriptions/manage/{token}")
+async def manage(request: web.Request) -> web.Response:
+    form = await request.post()
+    action = form.get("action")
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        subscriber = await _holder(request, session, Purpose.manage)
+        now = app[clock_key]()
+        if action == "leave":
+            groups.leave(subscriber, int(str(form.get("group", "0")) or 0))
+            done = "left"
+        elif action == "unsubscribe":
+            service.end(subscriber, now)
+            done = "unsubscribed"
+        else:
+            fields = {
+                "frequency": form.get("frequency"),
+                "paused": form.get("paused") == "yes",
+                **_chosen(form),
+            }
+            try:
+                update = SubscriptionUpdate.model_validate(fields)
+                service.update(subscriber, update, taxonomy=app[tagging_key].taxonomy, now=now)
+            except (ValidationError, Invalid) as exc:
+                return _manage(request, subscriber, errors=_form_errors(exc), status=422)
+            done = "saved"
+    raise web.HTTPSeeOther(f"{request.path}?done={done}")
+
+
+@routes.get("/subscriptions/manage/{token}/erase")
+async def erase_page(request: web.Request) -> web.Response:
+    await _read(request, Purpose.manage)
+    return _button(
+        request,
+        "Erase your data",
+        "Erase my data",
+        "This deletes your address, your choices and your groups. It can't be undone.",
+        "We keep only an anonymous count of erasures.",
+        warning=True,
+    )
+
+
+@routes.post("/subscriptions/manage/{token}/erase")
+async def erase(request: web.Request) -> web.Response:
+    async with request.app[sessions_key].begin() as session:
+        await service.erase(session, await _holder(request, session, Purpose.manage))
+    return _message(
+        request,
+        "Your data has been erased",
+        "We hold nothing more about you. The links in our emails no longer work.",
+    )
+
+
+@routes.get("/unsubscribe/{token}")
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    await _read(request, Purpose.unsubscribe)
+    return _button(
+        request,
+        "Unsubscribe",
+        "Unsubscribe",
+        "You will get no more emails from us, from your own subscription or your groups.",
+    )
+
+
+@routes.post("/unsubscribe/{token}")
+async def unsubscribe(request: web.Request) -> web.Response:
+    form = await request.post()
+    async with request.app[sessions_key].begin() as session:
+        service.end(await _holder(request, session, Purpose.unsubscribe), request.app[clock_key]())
+    if form.get("List-Unsubscribe") == "One-Click":
+        return web.Response(text="Unsubscribed.\n")
+    return _message(
+        request,
+        "You have been unsubscribed",
+        "You will get no more emails from us.",
+        link=("Subscribe again", "/subscribe"),
+    )
+
+
+async def _read(request: web.Request, purpose: Purpose) -> Subscriber:
+    async with request.app[readonly_key]() as session:
+        return await _holder(request, session, purpose)
+
+
+async def _holder(request: web.Request, session: AsyncSession, purpose: Purpose) -> Subscriber:
+    return await service.by_token(session, mail(request), request.match_info["token"], purpose)

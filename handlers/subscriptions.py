@@ -1,0 +1,181 @@
+"""JSON routes for subscribers: subscribe, confirm, and the manage-token routes."""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.api import Api
+from service.keys import (
+    clock_key,
+    composer_key,
+    limiter_key,
+    links_key,
+    mail_worker_key,
+    sessions_key,
+    tagging_key,
+)
+from subscribers import emails, export, groups, service
+from subscribers.models import Subscriber
+from subscribers.schemas import Accepted, SubscribeRequest, SubscriptionOut, SubscriptionUpdate
+from subscribers.tokens import Purpose
+
+api = Api()
+TAG = "subscriptions"
+
+
+def mail(request: web.Request) -> emails.Mail:
+    return emails.Mail(composer=request.app[composer_key], links=request.app[links_key])
+
+
+def wake_mail(app: web.Application) -> None:
+    """Call after committing new mail rows: the sender starts at once instead of polling."""
+    worker = app.get(mail_worker_key)
+    if worker is not None:
+        worker.wake()
+
+
+def subscription_out(request: web.Request, subscriber: Subscriber) -> SubscriptionOut:
+    return export.subscription_out(subscriber, request.app[links_key])
+
+
+async def limit(request: web.Request, email: str | None = None) -> None:
+    keys = [f"ip:{request.remote}"] + ([f"email:{email.lower()}"] if email else [])
+    await request.app[limiter_key].check(*keys)
+
+
+@api.route(
+    "POST",
+    "/api/v1/subscriptions",
+    summary="Ask to subscribe; the same answer for any address",
+    tag=TAG,
+    body=SubscribeRequest,
+    response=Accepted,
+    status=202,
+)
+async def subscribe(request: web.Request, body: SubscribeRequest) -> Accepted:
+    await limit(request, body.email)
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        await service.request(
+            session,
+            body,
+            mail=mail(request),
+            taxonomy=app[tagging_key].taxonomy,
+            now=app[clock_key](),
+        )
+    wake_mail(app)
+    return Accepted()
+
+
+@api.route(
+    "POST",
+    "/api/v1/subscriptions/confirm/{token}",
+    summary="Confirm a subscription",
+    tag=TAG,
+    response=SubscriptionOut,
+)
+async def confirm(request: web.Request) -> SubscriptionOut:
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        subscriber = await service.confirm(
+            session, mail(request), request.match_info["token"], app[clock_key]()
+        )
+        return subscription_out(request, subscriber)
+
+
+@api.route(
+    "GET",
+    "/api/v1/subscriptions/{token}",
+    summary="Read a subscription (manage token)",
+    tag=TAG,
+    response=SubscriptionOut,
+)
+async def read(request: web.Request) -> SubscriptionOut:
+    async with request.app[sessions_key]() as session:
+        subscriber = await _holder(request, session)
+        return subscription_out(request, subscriber)
+
+
+@api.route(
+    "PATCH",
+    "/api/v1/subscriptions/{token}",
+    summary="Change filters, frequency or pause",
+    tag=TAG,
+    body=SubscriptionUpdate,
+    response=SubscriptionOut,
+)
+async def change(request: web.Request, body: SubscriptionUpdate) -> SubscriptionOut:
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        subscriber = await _holder(request, session)
+        service.update(subscriber, body, taxonomy=app[tagging_key].taxonomy, now=app[clock_key]())
+        await session.flush()
+        return subscription_out(request, subscriber)
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/subscriptions/{token}",
+    summary="Unsubscribe from everything",
+    tag=TAG,
+    response=SubscriptionOut,
+)
+async def end(request: web.Request) -> SubscriptionOut:
+    async with request.app[sessions_key].begin() as session:
+        subscriber = await _holder(request, session)
+        service.end(subscriber, request.app[clock_key]())
+        await session.flush()
+        return subscription_out(request, subscriber)
+
+
+@api.route(
+    "GET",
+    "/api/v1/subscriptions/{token}/export",
+    summary="Everything held about the address",
+    tag=TAG,
+)
+async def download(request: web.Request) -> web.Response:
+    async with request.app[sessions_key]() as session:
+        subscriber = await _holder(request, session)
+        data = await export.everything(session, subscriber, request.app[links_key])
+    return web.Response(
+        text=json.dumps(data, indent=2, default=str),
+        content_type="application/json",
+        headers={"Content-Disposition": 'attachment; filename="learnhub-my-data.json"'},
+    )
+
+
+@api.route(
+    "POST",
+    "/api/v1/subscriptions/{token}/erase",
+    summary="Erase everything held",
+    tag=TAG,
+    status=204,
+)
+async def erase(request: web.Request) -> web.Response:
+    async with request.app[sessions_key].begin() as session:
+        await service.erase(session, await _holder(request, session))
+    return web.Response(status=204)
+
+
+@api.route(
+    "DELETE",
+    "/api/v1/subscriptions/{token}/groups/{group_id:\\d+}",
+    summary="Leave one group",
+    tag=TAG,
+    response=SubscriptionOut,
+)
+async def leave(request: web.Request) -> SubscriptionOut:
+    async with request.app[sessions_key].begin() as session:
+        subscriber = await _holder(request, session)
+        groups.leave(subscriber, int(request.match_info["group_id"]))
+        await session.flush()
+        return subscription_out(request, subscriber)
+
+
+async def _holder(request: web.Request, session: AsyncSession) -> Subscriber:
+    token = request.match_info["token"]
+    return await service.by_token(session, mail(request), token, Purpose.manage, lock=True)

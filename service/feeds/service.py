@@ -1,0 +1,123 @@
+"""Public feeds: which briefs a filter selects, how the feed is named, and its version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.briefs.queries import SINGULAR, BadQuery, Filters, public_briefs
+from service.events.models import Event
+from service.feeds.build import (
+    CONTENT_TYPES,
+    FeedMeta,
+    Format,
+    feed_updated,
+    item_from_brief,
+    render_feed,
+)
+from service.feeds.cache import RenderedFeed
+from service.taxonomy import FACETS, Facet, Taxonomy
+
+FEED_SIZE = 50
+MAX_FILTER_VALUES = 30
+TITLE = "Learning briefs"
+DESCRIPTION = "Learning from child safeguarding practice reviews across Merseyside"
+PARAMS: dict[str, Facet] = {name: facet for facet, name in SINGULAR.items()}
+# The date of a feed that has never had anything in it.
+NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def normalise(themes: Iterable[str], agencies: Iterable[str], boroughs: Iterable[str]) -> Filters:
+    """The same filter however it was spelled: codes sorted, each once."""
+    return Filters(
+        tuple(sorted(set(themes))), tuple(sorted(set(agencies))), tuple(sorted(set(boroughs)))
+    )
+
+
+def parse_filters(pairs: Iterable[tuple[str, str]], taxonomy: Taxonomy) -> Filters:
+    """Filters from query parameters; BadQuery names an unknown parameter or code."""
+    pairs = list(pairs)
+    unknown = sorted({name for name, _ in pairs} - set(PARAMS))
+    if unknown:
+        raise BadQuery(
+            f"unknown query parameter {unknown[0]!r}",
+            {"unknown": unknown, "valid": sorted(PARAMS)},
+        )
+    if len(pairs) > MAX_FILTER_VALUES:
+        raise BadQuery(
+            f"a feed takes at most {MAX_FILTER_VALUES} filter values in all; "
+            f"this one has {len(pairs)}",
+            {"limit": MAX_FILTER_VALUES, "given": len(pairs)},
+        )
+    chosen: dict[Facet, list[str]] = {facet: [] for facet in FACETS}
+    for name, code in pairs:
+        chosen[PARAMS[name]].append(code)
+    filters = normalise(chosen["themes"], chosen["agencies"], chosen["boroughs"])
+    filters.check(taxonomy)
+    return filters
+
+
+def describe(filters: Filters, taxonomy: Taxonomy) -> str:
+    """The feed's title: "Learning briefs: Neglect or Domestic abuse; Knowsley"."""
+    parts = [
+        " or ".join(_label(taxonomy, facet, code) for code in codes)
+        for facet, codes in filters.by_facet.items()
+        if codes
+    ]
+    return f"{TITLE}: {'; '.join(parts)}" if parts else TITLE
+
+
+def query_url(base_url: str, filters: Filters, fmt: Format) -> str:
+    """The canonical URL of a filtered feed: one query parameter per code, in facet order."""
+    pairs = [(SINGULAR[facet], code) for facet in FACETS for code in filters.by_facet[facet]]
+    query = f"?{urlencode(pairs)}" if pairs else ""
+    return f"{base_url}/feeds/briefs.{fmt}{query}"
+
+
+def facet_url(base_url: str, facet: Facet, code: str, fmt: Format) -> str:
+    return f"{base_url}/feeds/{facet}/{code}.{fmt}"
+
+
+async def read_version(session: AsyncSession) -> int:
+    """The newest event id: it moves whenever anything a feed shows changes."""
+    return await session.scalar(select(func.max(Event.id))) or 0
+
+
+async def render_public(
+    session: AsyncSession,
+    *,
+    filters: Filters,
+    taxonomy: Taxonomy,
+    base_url: str,
+    fmt: Format,
+    self_url: str,
+) -> RenderedFeed:
+    """The newest published public briefs that match, as a feed document."""
+    # The newest event is read before the briefs, so the data is never older than the date.
+    changed = await session.scalar(select(Event.occurred_at).order_by(Event.id.desc()).limit(1))
+    changed = changed or NEVER
+    briefs = await session.scalars(public_briefs(filters, taxonomy).limit(FEED_SIZE))
+    items = [item_from_brief(brief, taxonomy, base_url) for brief in briefs]
+    title = describe(filters, taxonomy)
+    meta = FeedMeta(
+        title=title,
+        description=DESCRIPTION if title == TITLE else f"{DESCRIPTION}. {title}.",
+        self_url=self_url,
+        alternate_url=f"{base_url}/",
+        updated=feed_updated(items, changed),
+    )
+    body = render_feed(fmt, meta, items)
+    # Last-Modified follows every change, including a minor edit or a withdrawal, which
+    # leave the feed's own date alone; being later than needed only costs a full answer.
+    return RenderedFeed.of(body, CONTENT_TYPES[fmt], max(changed, meta.updated))
+
+
+def _label(taxonomy: Taxonomy, facet: Facet, code: str) -> str:
+    try:
+        return taxonomy.get(facet, code).label
+    except KeyError:
+        return code

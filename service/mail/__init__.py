@@ -1,0 +1,6 @@
+"""Durable email: messages are rows first, rendered when queued, sent by a worker after commit.
+
+``service.enqueue`` (inside the caller's transaction) turns an ``Outgoing`` into a
+``mail_messages`` row; ``MailWorker`` claims due rows, hands them to a ``Sender`` and records
+the outcome on the row. See ``templates/README.md`` for how to add a kind of email.
+"""

@@ -1,0 +1,79 @@
+"""The mail queue, who was sent which brief, and recipients that keep bouncing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db import Base, UTCDateTime
+
+
+class MailStatus(StrEnum):
+    pending = "pending"
+    sending = "sending"
+    sent = "sent"
+    failed = "failed"
+
+
+class MailMessage(Base):
+    """One email to one recipient, fully rendered when it was queued.
+
+    The unique ``idempotency_key`` is what makes a rerun, or a second instance doing the same
+    work, harmless: the second INSERT of a key does nothing. ``body`` is dropped by retention
+    once the message has been sent for a while; the row and its deliveries stay as evidence.
+    """
+
+    __tablename__ = "mail_messages"
+    __table_args__ = (Index("ix_mail_messages_claimable", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(String(998))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default=MailStatus.pending.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailDelivery(Base):
+    """A brief (at a revision) carried by a message: kept after the body is gone."""
+
+    __tablename__ = "mail_deliveries"
+
+    message_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("mail_messages.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    brief_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+
+
+class MailSuppression(Base):
+    """Permanent failures in a row for an address; at the limit it is suspended."""
+
+    __tablename__ = "mail_suppressions"
+
+    email: Mapped[str] = mapped_column(String(320), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,205 @@
+"""The worker's side of the mail table: claiming due messages and recording what happened."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Integer, and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.db import UTCDateTime
+from service.mail.models import MailMessage, MailStatus, MailSuppression
+from service.mail.service import dialect_insert, suppressed, table_of
+
+SUSPEND_AFTER = 3
+M = table_of(MailMessage)
+S = table_of(MailSuppression)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: 30 s, 1 min, 2 min … capped at an hour."""
+
+    first: timedelta = timedelta(seconds=30)
+    cap: timedelta = timedelta(hours=1)
+    jitter: float = 0.2
+    # Ten attempts span about three hours: a relay that is down for a morning loses nothing.
+    max_attempts: int = 10
+
+    def delay(self, attempts: int, rng: random.Random) -> timedelta:
+        base = min(self.first * 2 ** max(attempts - 1, 0), self.cap)
+        return base * rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    recipient: str
+    body: bytes
+    attempts: int
+
+
+class Outcome(Enum):
+    sent = "sent"
+    temporary = "temporary"
+    permanent = "permanent"
+    released = "released"  # never tried: the worker was stopping
+
+
+@dataclass(frozen=True)
+class Result:
+    message: Claimed
+    outcome: Outcome
+    error: str | None = None
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    """Lease up to ``limit`` due messages, oldest first, skipping rows others hold."""
+    due = or_(
+        and_(M.c.status == MailStatus.pending.value, M.c.next_attempt_at <= now),
+        and_(M.c.status == MailStatus.sending.value, M.c.leased_until < now),
+    )
+    ids = (
+        select(M.c.id)
+        .where(due, M.c.body.is_not(None))
+        .order_by(M.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(M)
+        .where(M.c.id.in_(ids))
+        .values(
+            status=MailStatus.sending.value, leased_until=now + lease, attempts=M.c.attempts + 1
+        )
+        .returning(M.c.id, M.c.recipient, M.c.body, M.c.attempts)
+    )
+    rows = (await session.execute(statement)).all()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+async def drop_suppressed(
+    session: AsyncSession, claimed: Sequence[Claimed], *, now: datetime
+) -> list[Claimed]:
+    """Fail, without sending, the claimed messages whose recipient is suspended."""
+    blocked = await suppressed(session, {c.recipient for c in claimed})
+    if not blocked:
+        return list(claimed)
+    failed = [c.id for c in claimed if c.recipient in blocked]
+    await session.execute(
+        update(M)
+        .where(M.c.id.in_(failed))
+        .values(status=MailStatus.failed.value, leased_until=None, last_error="recipient suspended")
+    )
+    return [c for c in claimed if c.recipient not in blocked]
+
+
+async def record(
+    session: AsyncSession,
+    results: Sequence[Result],
+    *,
+    now: datetime,
+    policy: RetryPolicy,
+    rng: random.Random,
+) -> None:
+    """Write each result on its row, and count permanent failures per recipient."""
+    by_outcome: dict[Outcome, list[Result]] = {outcome: [] for outcome in Outcome}
+    for result in results:
+        by_outcome[result.outcome].append(result)
+    sent = [r.message.id for r in by_outcome[Outcome.sent]]
+    if sent:
+        await session.execute(
+            update(M)
+            .where(M.c.id.in_(sent))
+            .values(status=MailStatus.sent.value, sent_at=now, leased_until=None, last_error=None)
+        )
+    released = [r.message.id for r in by_outcome[Outcome.released]]
+    if released:
+        await session.execute(
+            update(M)
+            .where(M.c.id.in_(released))
+            .values(status=MailStatus.pending.value, leased_until=None, attempts=M.c.attempts - 1)
+        )
+    failures = by_outcome[Outcome.temporary] + by_outcome[Outcome.permanent]
+    if failures:
+        rows = [_failure_row(r, now, policy, rng) for r in failures]
+        await session.execute(_FAILURE_UPDATE, rows)
+    await _count_failures(session, results, now)
+
+
+_FAILURE_UPDATE = (
+    update(M)
+    .where(M.c.id == bindparam("row_id"))
+    .values(
+        status=bindparam("row_status"),
+        next_attempt_at=bindparam("row_next", type_=UTCDateTime()),
+        leased_until=None,
+        last_error=bindparam("row_error"),
+    )
+)
+
+
+def _failure_row(
+    result: Result, now: datetime, policy: RetryPolicy, rng: random.Random
+) -> dict[str, Any]:
+    attempts = result.message.attempts
+    retry = result.outcome is Outcome.temporary and attempts < policy.max_attempts
+    return {
+        "row_id": result.message.id,
+        "row_status": MailStatus.pending.value if retry else MailStatus.failed.value,
+        "row_next": now + policy.delay(attempts, rng) if retry else now,
+        "row_error": result.error,
+    }
+
+
+async def _count_failures(session: AsyncSession, results: Sequence[Result], now: datetime) -> None:
+    """A success resets a recipient's count; permanent failures add to it, in order."""
+    changes: dict[str, tuple[bool, int, str | None]] = {}
+    for r in results:
+        email = r.message.recipient
+        if r.outcome is Outcome.sent:
+            changes[email] = (True, 0, None)
+        elif r.outcome is Outcome.permanent:
+            reset, count, _ = changes.get(email, (False, 0, None))
+            changes[email] = (reset, count + 1, r.error)
+    reset_only = [email for email, (_, count, _) in changes.items() if count == 0]
+    if reset_only:
+        await session.execute(
+            update(S).where(S.c.email.in_(reset_only)).values(consecutive_failures=0)
+        )
+    for email, (reset, count, error) in changes.items():
+        if count:
+            await _add_failures(session, email, count, error, now=now, reset=reset)
+
+
+async def _add_failures(
+    session: AsyncSession, email: str, count: int, error: str | None, *, now: datetime, reset: bool
+) -> None:
+    total = literal(count, Integer()) if reset else S.c.consecutive_failures + count
+    when = literal(now, UTCDateTime())
+    insert = dialect_insert(session, S).values(
+        email=email,
+        consecutive_failures=count,
+        suspended_at=now if count >= SUSPEND_AFTER else None,
+        last_error=error,
+    )
+    await session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["email"],
+            set_={
+                "consecutive_failures": total,
+                "suspended_at": case(
+                    (total >= SUSPEND_AFTER, func.coalesce(S.c.suspended_at, when)),
+                    else_=S.c.suspended_at,
+                ),
+                "last_error": error,
+            },
+        )
+    )

@@ -1,0 +1,157 @@
+"""Immediate alerts: event handlers that queue one email per person per brief revision.
+
+They run inside the dispatcher's transaction for the event, so the mail rows exist if and
+only if the handler is recorded as done; the idempotency key (brief, revision, person)
+makes a rerun queue nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.briefs.models import Brief, Status
+from service.events.models import Event, EventType
+from service.mail.compose import Composer
+from service.mail.models import MailDelivery, MailMessage, MailStatus
+from service.mail.service import Outgoing, enqueue_many
+from service.settings import Settings
+from service.taxonomy import FACETS, Facet, Taxonomy
+from subscribers.links import Links
+from subscribers.matching import BriefFacts, Recipient, recipients, widen
+from subscribers.models import ANY, Subscriber, SubscriptionCode
+
+CODES_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """What the handlers need, built once when the service starts."""
+
+    composer: Composer
+    links: Links
+    taxonomy: Taxonomy
+    settings: Settings
+
+    async def on_brief(self, session: AsyncSession, event: Event) -> None:
+        """brief.published and brief.updated: tell every immediate subscriber it concerns."""
+        brief = await session.get(Brief, event.brief_id)
+        if brief is None or brief.status != Status.published:
+            return  # withdrawn before we got to it: there is nothing to announce
+        facts = facts_of(brief)
+        found = await recipients(
+            session,
+            facts,
+            frequency="immediate",
+            taxonomy=self.taxonomy,
+            practitioner_domains=self.settings.practitioner_domains,
+        )
+        filters = await _filters(session, [r.id for r in found if r.personal])
+        update_note = event.payload.get("change_note") if event.type == EventType.updated else None
+        outgoing = [self._alert(brief, event, r, filters.get(r.id, {}), update_note) for r in found]
+        await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
+
+    def _alert(
+        self,
+        brief: Brief,
+        event: Event,
+        recipient: Recipient,
+        filters: dict[Facet, set[str]],
+        change_note: str | None,
+    ) -> Outgoing:
+        context = {
+            "brief": brief,
+            "brief_url": f"{self.settings.base_url}/briefs/{brief.id}",
+            "change_note": change_note,
+            "reasons": reasons(brief, recipient, filters, self.taxonomy),
+            "manage_url": self.links.manage(recipient),
+        }
+        return Outgoing(
+            kind="alert",
+            recipient=recipient.email,
+            key=f"alert:{brief.id}:{event.revision}:{recipient.id}",
+            context=context,
+            unsubscribe_url=self.links.unsubscribe(recipient),
+            briefs=[(brief.id, event.revision)],
+        )
+
+    async def on_withdrawn(self, session: AsyncSession, event: Event) -> None:
+        """brief.withdrawn: cancel alerts not yet sent, and tell whoever was sent the brief."""
+        brief = await session.get(Brief, event.brief_id)
+        if brief is None:
+            return
+        carrying = select(MailDelivery.message_id).where(MailDelivery.brief_id == brief.id)
+        await session.execute(
+            update(MailMessage)
+            .where(MailMessage.id.in_(carrying), MailMessage.status == MailStatus.pending.value)
+            .values(status=MailStatus.failed.value, last_error="the brief was withdrawn first")
+        )
+        sent_to = select(MailMessage.recipient).where(
+            MailMessage.id.in_(carrying), MailMessage.status == MailStatus.sent.value
+        )
+        people = await session.scalars(select(Subscriber).where(Subscriber.email.in_(sent_to)))
+        outgoing = [self._notice(brief, event, person) for person in people]
+        await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
+
+    def _notice(self, brief: Brief, event: Event, person: Subscriber) -> Outgoing:
+        context = {
+            "brief": brief,
+            "note": event.payload.get("note"),
+            "manage_url": self.links.manage(person),
+        }
+        return Outgoing(
+            kind="withdrawal",
+            recipient=person.email,
+            key=f"withdrawal:{brief.id}:{event.id}:{person.id}",
+            context=context,
+            unsubscribe_url=self.links.unsubscribe(person),
+        )
+
+
+def facts_of(brief: Brief) -> BriefFacts:
+    return BriefFacts(
+        brief_id=brief.id,
+        revision=brief.revision,
+        audience=brief.audience,
+        codes={facet: frozenset(brief.codes(facet)) for facet in FACETS},
+    )
+
+
+def reasons(
+    brief: Brief, recipient: Recipient, filters: dict[Facet, set[str]], taxonomy: Taxonomy
+) -> list[str]:
+    """Why this person got this brief, in words: the tags that matched, and their groups."""
+    found = []
+    if recipient.personal:
+        for facet in FACETS:
+            wanted = filters.get(facet, set())
+            for code in brief.codes(facet):
+                if wanted & widen(taxonomy, facet, [code]):
+                    found.append(f"{taxonomy.get(facet, code).label}")
+        if not found:
+            found.append("you asked for all new learning")
+        else:
+            found = [f"you follow {', '.join(found)}"]
+    found += [f"you are a member of {name}" for name in recipient.groups]
+    return found
+
+
+async def _filters(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[Facet, set[str]]]:
+    """Each person's chosen codes, fetched in chunks rather than a query per person."""
+    found: dict[int, dict[Facet, set[str]]] = {}
+    for start in range(0, len(ids), CODES_CHUNK):
+        rows = await session.execute(
+            select(
+                SubscriptionCode.subscriber_id, SubscriptionCode.facet, SubscriptionCode.code
+            ).where(
+                SubscriptionCode.subscriber_id.in_(ids[start : start + CODES_CHUNK]),
+                SubscriptionCode.code != ANY,
+            )
+        )
+        for subscriber_id, facet, code in rows:
+            found.setdefault(subscriber_id, {}).setdefault(cast(Facet, facet), set()).add(code)
+    return found

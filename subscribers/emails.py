@@ -1,0 +1,79 @@
+"""The emails the subscriber side sends: confirm, manage link, group invitation.
+
+Each is queued as a mail row in the caller's transaction (see service/mail), so it is sent
+once the change that asked for it has committed, and never if that change rolls back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.mail.compose import Composer
+from service.mail.models import MailMessage, MailSuppression
+from service.mail.service import Outgoing, enqueue
+from subscribers.links import Links
+from subscribers.models import Group, Subscriber
+
+ERASED = "erased@learnhub.invalid"
+
+
+@dataclass(frozen=True)
+class Mail:
+    composer: Composer
+    links: Links
+
+
+async def confirm(session: AsyncSession, mail: Mail, subscriber: Subscriber, now: datetime) -> None:
+    context = {"confirm_url": mail.links.confirm(subscriber), "subscriber": subscriber}
+    await _send(session, mail, "confirm", subscriber, context, now)
+
+
+async def manage_link(
+    session: AsyncSession, mail: Mail, subscriber: Subscriber, now: datetime
+) -> None:
+    context = {"manage_url": mail.links.manage(subscriber)}
+    unsubscribe = mail.links.unsubscribe(subscriber)
+    await _send(session, mail, "manage_link", subscriber, context, now, unsubscribe)
+
+
+async def group_invite(
+    session: AsyncSession, mail: Mail, subscriber: Subscriber, group: Group, now: datetime
+) -> None:
+    context = {"join_url": mail.links.join(subscriber, group), "group": group}
+    await _send(session, mail, "group_invite", subscriber, context, now)
+
+
+async def _send(
+    session: AsyncSession,
+    mail: Mail,
+    kind: str,
+    subscriber: Subscriber,
+    context: Mapping[str, object],
+    now: datetime,
+    unsubscribe_url: str | None = None,
+) -> None:
+    # Each request for a link is its own email; the ten-minute limit stops repeats.
+    outgoing = Outgoing(
+        kind=kind,
+        recipient=subscriber.email,
+        key=f"{kind}:{subscriber.id}:{uuid.uuid4().hex}",
+        context=context,
+        unsubscribe_url=unsubscribe_url,
+    )
+    await enqueue(session, outgoing, composer=mail.composer, now=now)
+
+
+async def forget(session: AsyncSession, email: str) -> None:
+    """Erase an address from the mail records, keeping who-got-which-brief counts."""
+    await session.execute(
+        update(MailMessage)
+        .where(MailMessage.recipient == email)
+        .values(recipient=ERASED, body=None, subject="")
+    )
+    await session.execute(delete(MailSuppression).where(MailSuppression.email == email))

@@ -1,0 +1,133 @@
+"""Practitioner groups: admins define them and add members, members confirm or leave."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.briefs.tags import check_codes
+from service.errors import Conflict, Invalid, NotFound
+from service.taxonomy import FACETS, Taxonomy
+from subscribers import emails
+from subscribers.models import Group, GroupMember, Subscriber
+from subscribers.schemas import GroupCreate, GroupUpdate
+from subscribers.service import CONSENT_VERSION, by_token, get_or_create
+from subscribers.tokens import Purpose, TokenProblem
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check(taxonomy: Taxonomy, data: GroupCreate | GroupUpdate) -> None:
+    check_codes(taxonomy, {facet: getattr(data, facet) for facet in FACETS})
+    if data.borough and data.borough not in taxonomy.codes("boroughs"):
+        raise Invalid(f"unknown borough {data.borough!r}")
+    if data.agency and data.agency not in taxonomy.codes("agencies"):
+        raise Invalid(f"unknown agency {data.agency!r}")
+
+
+async def _unique_name(session: AsyncSession, name: str, group_id: int | None = None) -> None:
+    found = await session.scalar(select(Group.id).where(Group.name == name))
+    if found is not None and found != group_id:
+        raise Conflict(f"there is already a group called {name!r}")
+
+
+async def create(
+    session: AsyncSession, data: GroupCreate, *, taxonomy: Taxonomy, now: datetime
+) -> Group:
+    _check(taxonomy, data)
+    await _unique_name(session, data.name)
+    group = Group(**data.model_dump(), created_at=now, members=[])
+    session.add(group)
+    await session.flush()
+    return group
+
+
+async def get(session: AsyncSession, group_id: int) -> Group:
+    group = await session.get(Group, group_id)
+    if group is None:
+        raise NotFound(f"no group with id {group_id}")
+    return group
+
+
+async def get_all(session: AsyncSession) -> list[Group]:
+    return list((await session.scalars(select(Group).order_by(Group.name))).unique())
+
+
+async def update(
+    session: AsyncSession, group_id: int, data: GroupUpdate, *, taxonomy: Taxonomy
+) -> Group:
+    group = await get(session, group_id)
+    _check(taxonomy, data)
+    if data.name:
+        await _unique_name(session, data.name, group.id)
+    for field, value in data.model_dump(exclude_unset=True).items():
+        setattr(group, field, value)
+    await session.flush()
+    return group
+
+
+async def add_member(
+    session: AsyncSession, group_id: int, email: str, *, mail: emails.Mail, now: datetime
+) -> GroupMember:
+    """Invite an address; it joins once its owner confirms, like any subscriber."""
+    group = await get(session, group_id)
+    subscriber = await get_or_create(session, email.lower(), now)
+    member = next((m for m in group.members if m.subscriber_id == subscriber.id), None)
+    if member is not None and member.confirmed_at is not None:
+        raise Conflict(f"{subscriber.email} is already a member of {group.name}")
+    if member is None:
+        member = GroupMember(group=group, subscriber=subscriber, invited_at=now)
+        session.add(member)
+    member.invited_at = now
+    await session.flush()
+    await emails.group_invite(session, mail, subscriber, group, now)
+    return member
+
+
+async def remove_member(session: AsyncSession, group_id: int, email: str) -> None:
+    group = await get(session, group_id)
+    member = next((m for m in group.members if m.subscriber.email == email.lower()), None)
+    if member is None:
+        raise NotFound(f"{email} is not a member of {group.name}")
+    await session.delete(member)
+
+
+async def confirm_join(
+    session: AsyncSession, mail: emails.Mail, token: str, now: datetime
+) -> GroupMember:
+    claims = mail.links.tokens.read(token, Purpose.membership)
+    subscriber = await by_token(session, mail, token, Purpose.membership)
+    member = await session.get(GroupMember, (claims.group_id, subscriber.id))
+    if member is None:
+        raise TokenProblem("This invitation has been withdrawn, or you have left the group.")
+    if member.confirmed_at is None:
+        member.confirmed_at = now
+        member.consent_version = CONSENT_VERSION
+        subscriber.confirmed_at = subscriber.confirmed_at or now
+    return member
+
+
+def leave(subscriber: Subscriber, group_id: int) -> None:
+    """Leave one group; the person's own subscription is not touched."""
+    subscriber.memberships = [m for m in subscriber.memberships if m.group_id != group_id]
+
+
+def rotate_feed_token(group: Group) -> str:
+    """A new private feed token; the old one stops working at once. Shown only now."""
+    token = secrets.token_urlsafe(24)
+    group.feed_token_hash = _hash(token)
+    return token
+
+
+def revoke_feed_token(group: Group) -> None:
+    group.feed_token_hash = None
+
+
+async def by_feed_token(session: AsyncSession, token: str) -> Group | None:
+    return await session.scalar(select(Group).where(Group.feed_token_hash == _hash(token)))

@@ -1,0 +1,47 @@
+"""The absolute links put in emails and pages for one subscriber."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from subscribers.models import Group
+from subscribers.tokens import Claims, Purpose, Tokens
+
+
+class Holder(Protocol):
+    """Whoever a link is for: a subscriber row, or a recipient found by matching."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def token_version(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Links:
+    base_url: str
+    tokens: Tokens
+
+    def token(self, subscriber: Holder, purpose: Purpose, group: Group | None = None) -> str:
+        claims = Claims(
+            subscriber.id, subscriber.token_version, purpose, group.id if group else None
+        )
+        return self.tokens.make(claims)
+
+    def confirm(self, subscriber: Holder) -> str:
+        return f"{self.base_url}/subscriptions/confirm/{self.token(subscriber, Purpose.confirm)}"
+
+    def join(self, subscriber: Holder, group: Group) -> str:
+        token = self.token(subscriber, Purpose.membership, group)
+        return f"{self.base_url}/subscriptions/join/{token}"
+
+    def manage(self, subscriber: Holder) -> str:
+        return f"{self.base_url}/subscriptions/manage/{self.token(subscriber, Purpose.manage)}"
+
+    def unsubscribe(self, subscriber: Holder) -> str:
+        return f"{self.base_url}/unsubscribe/{self.token(subscriber, Purpose.unsubscribe)}"
+
+    def manage_api(self, subscriber: Holder) -> str:
+        return f"{self.base_url}/api/v1/subscriptions/{self.token(subscriber, Purpose.manage)}"

@@ -1,0 +1,147 @@
+"""Who should get this brief? One answer for alerts and digests, without a query per person.
+
+Each subscriber's filter is stored as rows (subscriber, facet, code), with ANY in a facet
+they left empty. A brief's codes, widened to their parents (a brief for midwives concerns
+whoever follows "health"), then select matching subscribers per facet with an index range
+scan, and the three facets are intersected in the database. Groups are few: they are
+matched in memory and their confirmed members added.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, intersect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.briefs.queries import REGION_WIDE_WHEN_EMPTY
+from service.taxonomy import FACETS, Facet, Taxonomy
+from subscribers.audience import may_receive
+from subscribers.models import ANY, Group, GroupMember, Personal, Subscriber, SubscriptionCode
+
+
+@dataclass(frozen=True)
+class BriefFacts:
+    """What matching needs to know about a brief."""
+
+    brief_id: uuid.UUID
+    revision: int
+    audience: str
+    codes: dict[Facet, frozenset[str]]
+
+
+@dataclass
+class Recipient:
+    id: int
+    email: str
+    token_version: int
+    personal: bool = False
+    groups: list[str] = field(default_factory=list)
+
+
+def widen(taxonomy: Taxonomy, facet: Facet, codes: Iterable[str]) -> frozenset[str]:
+    """The codes and their ancestors: the filters that a brief with these codes matches."""
+    found: set[str] = set()
+    for code in codes:
+        while code and code not in found:
+            found.add(code)
+            try:
+                code = taxonomy.get(facet, code).parent or ""
+            except KeyError:
+                break
+    return frozenset(found)
+
+
+def matches(facts: BriefFacts, filters: dict[Facet, list[str]], taxonomy: Taxonomy) -> bool:
+    """The same rule as the SQL below, for one filter held in memory (groups, previews)."""
+    for facet in FACETS:
+        wanted = filters.get(facet) or []
+        if not wanted or _facet_open(facts, facet):
+            continue
+        if not set(wanted) & widen(taxonomy, facet, facts.codes[facet]):
+            return False
+    return True
+
+
+def _facet_open(facts: BriefFacts, facet: Facet) -> bool:
+    return facet in REGION_WIDE_WHEN_EMPTY and not facts.codes[facet]
+
+
+def _personal_ids(facts: BriefFacts, taxonomy: Taxonomy) -> ColumnElement[bool]:
+    selects = [
+        select(SubscriptionCode.subscriber_id).where(
+            SubscriptionCode.facet == facet,
+            SubscriptionCode.code.in_(widen(taxonomy, facet, facts.codes[facet]) | {ANY}),
+        )
+        for facet in FACETS
+        if not _facet_open(facts, facet)
+    ]
+    return Subscriber.id.in_(intersect(*selects).scalar_subquery())
+
+
+async def recipients(
+    session: AsyncSession,
+    facts: BriefFacts,
+    *,
+    frequency: str,
+    taxonomy: Taxonomy,
+    practitioner_domains: tuple[str, ...],
+) -> list[Recipient]:
+    """Everyone who should get this brief at this frequency, each person once."""
+    found: dict[int, Recipient] = {}
+    rows = await session.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.domain, Subscriber.token_version).where(
+            _personal_ids(facts, taxonomy),
+            Subscriber.status == Personal.active.value,
+            Subscriber.paused_at.is_(None),
+            Subscriber.frequency == frequency,
+        )
+    )
+    for subscriber_id, email, domain, version in rows:
+        if may_receive(facts.audience, domain, practitioner_domains):
+            found[subscriber_id] = Recipient(subscriber_id, email, version, personal=True)
+    await _add_group_members(session, facts, found, frequency, taxonomy, practitioner_domains)
+    return sorted(found.values(), key=lambda r: r.id)
+
+
+async def _add_group_members(
+    session: AsyncSession,
+    facts: BriefFacts,
+    found: dict[int, Recipient],
+    frequency: str,
+    taxonomy: Taxonomy,
+    practitioner_domains: tuple[str, ...],
+) -> None:
+    groups = (await session.scalars(select(Group).where(Group.frequency == frequency))).all()
+    wanted = {
+        g.id: g
+        for g in groups
+        if matches(
+            facts, {"themes": g.themes, "agencies": g.agencies, "boroughs": g.boroughs}, taxonomy
+        )
+    }
+    if not wanted:
+        return
+    rows = await session.execute(
+        select(
+            GroupMember.group_id,
+            Subscriber.id,
+            Subscriber.email,
+            Subscriber.domain,
+            Subscriber.token_version,
+        )
+        .join(Subscriber, Subscriber.id == GroupMember.subscriber_id)
+        .where(
+            GroupMember.group_id.in_(wanted),
+            GroupMember.confirmed_at.is_not(None),
+            Subscriber.paused_at.is_(None),
+        )
+    )
+    for group_id, subscriber_id, email, domain, version in rows:
+        group = wanted[group_id]
+        via = group.practitioners_only
+        if may_receive(facts.audience, domain, practitioner_domains, via_group=via):
+            recipient = found.setdefault(subscriber_id, Recipient(subscriber_id, email, version))
+            recipient.groups.append(group.name)

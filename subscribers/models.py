@@ -1,0 +1,124 @@
+"""People who receive learning, what they asked for, and the practitioner groups they are in."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import Base, UTCDateTime
+
+# Stored in a facet that the subscriber left empty: "anything", so matching is one lookup.
+ANY = "*"
+
+
+class Frequency(StrEnum):
+    immediate = "immediate"
+    daily = "daily"
+    weekly = "weekly"
+
+
+class Personal(StrEnum):
+    """The state of a person's own subscription (a group member may have none)."""
+
+    none = "none"
+    pending = "pending"
+    active = "active"
+    ended = "ended"
+
+
+class Subscriber(Base):
+    """One person, by email address; their own subscription lives on the same row."""
+
+    __tablename__ = "subscribers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    domain: Mapped[str] = mapped_column(String(255), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The address is confirmed once its owner follows a confirmation link.
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=Personal.none.value)
+    frequency: Mapped[str] = mapped_column(String(16), default=Frequency.weekly.value)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Raising it revokes every link sent so far.
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    # At most one confirmation or manage-link email per address per ten minutes.
+    last_link_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    codes: Mapped[list[SubscriptionCode]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="SubscriptionCode.code"
+    )
+    memberships: Mapped[list[GroupMember]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    def filters(self, facet: str) -> list[str]:
+        return [c.code for c in self.codes if c.facet == facet and c.code != ANY]
+
+
+class SubscriptionCode(Base):
+    """One code of a subscriber's filter; an empty facet is stored as ANY."""
+
+    __tablename__ = "subscription_codes"
+    __table_args__ = (Index("ix_subscription_codes_match", "facet", "code", "subscriber_id"),)
+
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True
+    )
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class Group(Base):
+    """A practitioner group: a borough's health visitors, a MASH team, schools' leads."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    borough: Mapped[str | None] = mapped_column(String(64))
+    agency: Mapped[str | None] = mapped_column(String(64))
+    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    boroughs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    frequency: Mapped[str] = mapped_column(String(16))
+    practitioners_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    members: Mapped[list[GroupMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+
+    group: Mapped[Group] = relationship(back_populates="members", lazy="joined")
+    subscriber: Mapped[Subscriber] = relationship(back_populates="memberships", lazy="joined")
+
+
+class Counter(Base):
+    """Anonymous counts that outlive the people they count (erasures, for example)."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

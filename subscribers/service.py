@@ -1,0 +1,149 @@
+"""A person's own subscription: ask, confirm, change, pause, end, export, erase.
+
+Functions take the caller's session and never commit. Answers never reveal whether an
+address is known: ``request`` behaves the same, from outside, for every address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.briefs.tags import check_codes
+from service.taxonomy import FACETS, Facet, Taxonomy
+from subscribers import emails
+from subscribers.models import ANY, Counter, Personal, Subscriber, SubscriptionCode
+from subscribers.schemas import SubscribeRequest, SubscriptionUpdate
+from subscribers.tokens import Purpose, TokenProblem
+
+# The wording a person saw when they consented; change it when the pages' wording changes.
+CONSENT_VERSION = "2026-11-26"
+LINK_EVERY = timedelta(minutes=10)
+
+
+async def by_email(session: AsyncSession, email: str) -> Subscriber | None:
+    return await session.scalar(select(Subscriber).where(Subscriber.email == email))
+
+
+async def by_token(
+    session: AsyncSession, mail: emails.Mail, token: str, purpose: Purpose, *, lock: bool = False
+) -> Subscriber:
+    claims = mail.links.tokens.read(token, purpose)
+    query = select(Subscriber).where(Subscriber.id == claims.subscriber_id)
+    subscriber = await session.scalar(query.with_for_update() if lock else query)
+    if subscriber is None or subscriber.token_version != claims.version:
+        raise TokenProblem(
+            "This link no longer works. The subscription may have been erased, or the links "
+            "replaced by newer ones. You can subscribe again at any time."
+        )
+    return subscriber
+
+
+async def get_or_create(session: AsyncSession, email: str, now: datetime) -> Subscriber:
+    subscriber = await by_email(session, email)
+    if subscriber is None:
+        subscriber = Subscriber(
+            email=email,
+            domain=email.rsplit("@", 1)[1],
+            created_at=now,
+            status=Personal.none.value,
+            token_version=1,
+            codes=[],
+            memberships=[],
+        )
+        session.add(subscriber)
+        await session.flush()
+    return subscriber
+
+
+async def request(
+    session: AsyncSession,
+    data: SubscribeRequest,
+    *,
+    mail: emails.Mail,
+    taxonomy: Taxonomy,
+    now: datetime,
+) -> None:
+    """Start (or restart) a subscription, or send the manage link to a current subscriber."""
+    chosen = {facet: getattr(data, facet) for facet in FACETS}
+    check_codes(taxonomy, chosen)
+    subscriber = await get_or_create(session, data.email.lower(), now)
+    active = subscriber.status == Personal.active
+    if not active:
+        # Nothing reaches the person until they confirm: the request only waits for them.
+        subscriber.status = Personal.pending.value
+        subscriber.frequency = data.frequency
+        set_filters(subscriber, chosen)
+    if _recently_linked(subscriber, now):
+        return
+    subscriber.last_link_sent_at = now
+    if active:
+        await emails.manage_link(session, mail, subscriber, now)
+    else:
+        await emails.confirm(session, mail, subscriber, now)
+
+
+def _recently_linked(subscriber: Subscriber, now: datetime) -> bool:
+    sent = subscriber.last_link_sent_at
+    return sent is not None and now - sent < LINK_EVERY
+
+
+def set_filters(subscriber: Subscriber, chosen: Mapping[Facet, list[str] | None]) -> None:
+    existing = {(c.facet, c.code): c for c in subscriber.codes}
+    wanted: list[SubscriptionCode] = []
+    for facet in FACETS:
+        given = chosen.get(facet)
+        codes = subscriber.filters(facet) if given is None else list(dict.fromkeys(given))
+        for code in codes or [ANY]:
+            wanted.append(existing.get((facet, code)) or SubscriptionCode(facet=facet, code=code))
+    subscriber.codes = wanted
+
+
+async def confirm(
+    session: AsyncSession, mail: emails.Mail, token: str, now: datetime
+) -> Subscriber:
+    subscriber = await by_token(session, mail, token, Purpose.confirm, lock=True)
+    if subscriber.status == Personal.pending:
+        subscriber.status = Personal.active.value
+        subscriber.confirmed_at = subscriber.confirmed_at or now
+        subscriber.consent_version = CONSENT_VERSION
+        subscriber.consented_at = now
+        subscriber.ended_at = None
+    elif subscriber.status != Personal.active:
+        raise TokenProblem("This subscription has ended since the link was sent. Subscribe again.")
+    return subscriber
+
+
+def update(
+    subscriber: Subscriber, data: SubscriptionUpdate, *, taxonomy: Taxonomy, now: datetime
+) -> None:
+    chosen = {facet: getattr(data, facet) for facet in FACETS}
+    check_codes(taxonomy, chosen)
+    set_filters(subscriber, chosen)
+    if data.frequency is not None:
+        subscriber.frequency = data.frequency
+    if data.paused is not None:
+        subscriber.paused_at = (subscriber.paused_at or now) if data.paused else None
+
+
+def end(subscriber: Subscriber, now: datetime) -> None:
+    """Stop every email: the person's own subscription, and their groups."""
+    if subscriber.status in (Personal.active, Personal.pending):
+        subscriber.status = Personal.ended.value
+        subscriber.ended_at = now
+    subscriber.memberships = []
+
+
+async def erase(session: AsyncSession, subscriber: Subscriber) -> None:
+    """Delete everything held about the person; only an anonymous count remains."""
+    await emails.forget(session, subscriber.email)
+    await session.delete(subscriber)
+    counter = await session.get(Counter, "subscribers_erased", with_for_update=True)
+    if counter is None:
+        session.add(Counter(name="subscribers_erased", value=1))
+    else:
+        counter.value += 1
+    await session.flush()

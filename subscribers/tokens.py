@@ -1,0 +1,78 @@
+"""Signed links for subscribers: bound to one person, revocable, some of them expiring.
+
+A token carries the subscriber's id, their token version and what it is for, signed with
+the service's secret key. Erasing a person deletes their row, so no old token finds them;
+raising ``token_version`` revokes every link sent before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+
+from service.clock import Clock, utcnow
+from service.errors import DomainError
+
+CONFIRM_FOR = timedelta(days=7)
+
+
+class Purpose(StrEnum):
+    confirm = "c"  # confirm one's own subscription
+    membership = "j"  # confirm membership of a group
+    manage = "m"
+    unsubscribe = "u"
+
+
+EXPIRING = {Purpose.confirm, Purpose.membership}
+
+
+class TokenProblem(DomainError):
+    """A link that can't be used; the message says why, for the person holding it."""
+
+    code = "invalid_token"
+    status = 404
+
+
+@dataclass(frozen=True)
+class Claims:
+    subscriber_id: int
+    version: int
+    purpose: Purpose
+    group_id: int | None = None
+
+
+class Tokens:
+    def __init__(self, secret: str, clock: Clock = utcnow) -> None:
+        class ClockSigner(TimestampSigner):
+            """Stamps and checks ages by the service's clock, which tests can move."""
+
+            def get_timestamp(self) -> int:
+                return int(clock().timestamp())
+
+        self._serializer = URLSafeTimedSerializer(
+            secret, salt="learnhub.subscriber", signer=ClockSigner
+        )
+
+    def make(self, claims: Claims) -> str:
+        payload = [claims.subscriber_id, claims.version, claims.purpose.value, claims.group_id]
+        return str(self._serializer.dumps(payload))
+
+    def read(self, token: str, purpose: Purpose) -> Claims:
+        max_age = int(CONFIRM_FOR.total_seconds()) if purpose in EXPIRING else None
+        try:
+            subscriber_id, version, used_for, group_id = self._serializer.loads(
+                token, max_age=max_age
+            )
+        except SignatureExpired:
+            raise TokenProblem(
+                "This link has expired. Links to confirm last 7 days: ask again and we will "
+                "send a new one."
+            ) from None
+        except (BadSignature, ValueError, TypeError):
+            raise TokenProblem("This link is not valid. Check that you copied all of it.") from None
+        if used_for != purpose.value:
+            raise TokenProblem("This link is not valid here. Use the link from your email.")
+        return Claims(int(subscriber_id), int(version), purpose, group_id)

@@ -1,0 +1,107 @@
+"""Bad input and abuse: hostile addresses, enumeration, rate limits, forged and old tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import Clock
+from tests.smtp import SmtpServer
+from tests.subscribers.conftest import link, press_button
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "not-an-address",
+        "a@b",
+        "someone@nhs.net\r\nBcc: victim@example.org",
+        "someone@nhs.net\nX-Injected: 1",
+        "<script>@nhs.net",
+        "a" * 320 + "@nhs.net",
+        "",
+    ],
+)
+async def test_hostile_addresses_are_422_and_send_nothing(
+    web: TestClient, smtp_server: SmtpServer, email: str
+) -> None:
+    response = await web.post("/api/v1/subscriptions", json={"email": email})
+    body = await response.json()
+    assert response.status == 422, body
+    assert body["error"]["details"][0]["field"] == "email"
+    assert smtp_server.messages == []
+
+
+async def test_unknown_codes_are_422_listing_the_valid_ones(web: TestClient) -> None:
+    response = await web.post(
+        "/api/v1/subscriptions", json={"email": "a@nhs.net", "themes": ["neglect", "nelgect"]}
+    )
+    body = await response.json()
+    assert response.status == 422
+    assert body["error"]["details"]["themes"]["unknown"] == ["nelgect"]
+    assert "neglect" in body["error"]["details"]["themes"]["valid"]
+
+
+async def test_known_and_unknown_addresses_get_identical_answers(
+    web: TestClient, smtp_server: SmtpServer
+) -> None:
+    def shape(response: Any, body: bytes) -> tuple[Any, ...]:
+        headers = {k: v for k, v in response.headers.items() if k not in ("Date", "Content-Length")}
+        return response.status, headers, body
+
+    await web.post("/api/v1/subscriptions", json={"email": "known@nhs.net"})
+    await smtp_server.received(1)
+    known = await web.post("/api/v1/subscriptions", json={"email": "known@nhs.net"})
+    unknown = await web.post("/api/v1/subscriptions", json={"email": "unknown@nhs.net"})
+    assert shape(known, await known.read()) == shape(unknown, await unknown.read())
+
+
+async def test_rate_limits_per_address_answer_429_with_retry_after(web: TestClient) -> None:
+    for _ in range(5):
+        assert (await web.post("/api/v1/subscriptions", json={"email": "a@nhs.net"})).status == 202
+    limited = await web.post("/api/v1/subscriptions", json={"email": "a@nhs.net"})
+    assert limited.status == 429
+    assert 0 < int(limited.headers["Retry-After"]) <= 60
+    assert (await limited.json())["error"]["code"] == "too_many_requests"
+
+
+async def test_one_confirmation_email_per_ten_minutes(
+    web: TestClient, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    for _ in range(3):
+        await web.post("/api/v1/subscriptions", json={"email": "b@nhs.net"})
+    clock.advance(minutes=11)
+    await web.post("/api/v1/subscriptions", json={"email": "b@nhs.net"})
+    received = await smtp_server.received(2)
+    assert [m.recipients for m in received] == [("b@nhs.net",), ("b@nhs.net",)]
+
+
+async def test_forged_expired_and_wrong_purpose_tokens_get_a_clear_page(
+    web: TestClient, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    await web.post("/api/v1/subscriptions", json={"email": "c@nhs.net"})
+    confirm = link((await smtp_server.received(1))[0], "/subscriptions/confirm/")
+    html = {"Accept": "text/html"}
+    forged = await web.get(confirm[:-3] + "abc", headers=html)
+    assert forged.status == 404 and "This link is not valid" in await forged.text()
+    wrong = await web.get(confirm.replace("/confirm/", "/manage/"), headers=html)
+    assert wrong.status == 404 and "not valid here" in await wrong.text()
+    clock.advance(days=7, minutes=1)
+    expired = await web.get(confirm, headers=html)
+    assert expired.status == 404 and "This link has expired" in await expired.text()
+    assert "Traceback" not in await expired.text()
+
+
+async def test_a_get_on_an_email_link_changes_nothing(
+    web: TestClient, smtp_server: SmtpServer, clock: Clock
+) -> None:
+    await web.post("/api/v1/subscriptions", json={"email": "d@nhs.net"})
+    confirm = link((await smtp_server.received(1))[0], "/subscriptions/confirm/")
+    for _ in range(3):
+        assert (await web.get(confirm)).status == 200
+    confirmed = await press_button(web, confirm)
+    assert "Subscription confirmed" in await confirmed.text()
+    clock.advance(days=1)
+    assert (await press_button(web, confirm)).status == 200  # confirming twice is harmless

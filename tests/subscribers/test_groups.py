@@ -1,0 +1,82 @@
+"""Practitioner groups: admins invite, members confirm like anyone, and may leave."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from tests.briefs_data import brief_body
+from tests.smtp import SmtpServer
+from tests.subscribers.conftest import link, press_button
+
+MASH = {"name": "Knowsley MASH", "description": "The multi-agency safeguarding hub team",
+        "borough": "knowsley", "frequency": "immediate", "themes": ["safer-sleep"],
+        "practitioners_only": True}  # fmt: skip
+
+
+async def test_only_admins_manage_groups(web: TestClient, publisher: dict[str, str]) -> None:
+    assert (await web.post("/api/v1/groups", json=MASH, headers=publisher)).status == 403
+    assert (await web.post("/api/v1/groups", json=MASH)).status == 401
+
+
+async def test_group_lifecycle_and_restricted_learning(
+    web: TestClient, smtp_server: SmtpServer, admin: dict[str, str]
+) -> None:
+    created = await web.post("/api/v1/groups", json=MASH, headers=admin)
+    group = await created.json()
+    assert created.status == 201 and group["practitioners_only"] is True
+    duplicate = await web.post("/api/v1/groups", json=MASH, headers=admin)
+    assert duplicate.status == 409
+    members = f"/api/v1/groups/{group['id']}/members"
+    for email in ("hv@nhs.net", "volunteer@gmail.com"):
+        added = await web.post(members, json={"email": email}, headers=admin)
+        assert added.status == 202 and (await added.json())["confirmed"] is False
+    invites = await smtp_server.received(2)
+    assert all(
+        m.parsed()["Subject"].startswith("You have been added to Knowsley MASH") for m in invites
+    )
+    for invite in invites:
+        joined = await press_button(web, link(invite, "/subscriptions/join/"))
+        assert "You have joined Knowsley MASH" in await joined.text()
+    listed = await (await web.get(f"/api/v1/groups/{group['id']}", headers=admin)).json()
+    assert [m["confirmed"] for m in listed["members"]] == [True, True]
+
+    restricted = brief_body(audience="practitioners")
+    brief = await (await web.post("/api/v1/briefs", json=restricted, headers=admin)).json()
+    await web.post(f"/api/v1/briefs/{brief['id']}/publish", headers=admin)
+    alert = (await smtp_server.received(3))[2]
+    # The practitioner address gets the restricted brief; the personal address does not.
+    assert alert.recipients == ("hv@nhs.net",)
+    assert "you are a member of Knowsley MASH" in alert.parsed().get_body(("plain",)).get_content()
+
+    rotated = await (
+        await web.post(f"/api/v1/groups/{group['id']}/feed-token", headers=admin)
+    ).json()
+    assert rotated["feed_url"].startswith("http://127.0.0.1:8080/feeds/groups/")
+    again = await (await web.post(f"/api/v1/groups/{group['id']}/feed-token", headers=admin)).json()
+    assert again["feed_url"] != rotated["feed_url"]
+
+
+async def test_a_member_leaves_a_group_and_keeps_their_subscription(
+    web: TestClient, smtp_server: SmtpServer, admin: dict[str, str]
+) -> None:
+    group = await (await web.post("/api/v1/groups", json=MASH, headers=admin)).json()
+    await web.post("/api/v1/subscriptions", json={"email": "hv@nhs.net", "frequency": "weekly"})
+    await press_button(web, link((await smtp_server.received(1))[0], "/subscriptions/confirm/"))
+    await web.post(
+        f"/api/v1/groups/{group['id']}/members", json={"email": "hv@nhs.net"}, headers=admin
+    )
+    joined = await press_button(
+        web, link((await smtp_server.received(2))[1], "/subscriptions/join/")
+    )
+    manage = link_in_html(await joined.text())
+    token = manage.rsplit("/", 1)[1]
+    state = await (await web.get(f"/api/v1/subscriptions/{token}")).json()
+    assert [g["group"] for g in state["groups"]] == ["Knowsley MASH"]
+    left = await web.delete(f"/api/v1/subscriptions/{token}/groups/{group['id']}")
+    after = await left.json()
+    assert after["groups"] == [] and after["status"] == "active" and after["frequency"] == "weekly"
+
+
+def link_in_html(html: str) -> str:
+    start = html.index("/subscriptions/manage/")
+    return html[start : html.index('"', start)]

@@ -1,0 +1,194 @@
+"""Feed caching: validators and 304s, and a feed that follows every change to its briefs."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from aiohttp.test_utils import TestClient
+
+from service.feeds.cache import FeedCache, RenderedFeed
+from service.keys import feed_cache_key
+from tests.briefs_data import brief_body
+from tests.conftest import Clock
+from tests.test_feeds import fetch, publish, urn
+
+
+async def test_both_validators_give_304(
+    client: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    await publish(client, publisher, clock)
+    for fmt in ("atom", "rss"):
+        first = await client.get(f"/feeds/briefs.{fmt}")
+        etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+        assert etag.startswith('"') and not etag.startswith("W/")
+        assert modified == "Mon, 23 Nov 2026 09:01:00 GMT"
+
+        by_etag = await client.get(f"/feeds/briefs.{fmt}", headers={"If-None-Match": etag})
+        assert by_etag.status == 304
+        assert by_etag.headers["ETag"] == etag
+        assert by_etag.headers["Cache-Control"] == "public, max-age=300"
+        assert await by_etag.read() == b""
+        listed = await client.get(
+            f"/feeds/briefs.{fmt}", headers={"If-None-Match": f'"other", W/{etag}'}
+        )
+        assert listed.status == 304
+
+        by_date = await client.get(f"/feeds/briefs.{fmt}", headers={"If-Modified-Since": modified})
+        assert by_date.status == 304
+        older = {"If-Modified-Since": "Mon, 23 Nov 2026 09:00:59 GMT"}
+        assert (await client.get(f"/feeds/briefs.{fmt}", headers=older)).status == 200
+        # If-None-Match wins over If-Modified-Since when both are sent.
+        both = {"If-None-Match": '"stale"', "If-Modified-Since": modified}
+        assert (await client.get(f"/feeds/briefs.{fmt}", headers=both)).status == 200
+
+
+async def test_the_same_content_gives_the_same_bytes(
+    client: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    await publish(client, publisher, clock)
+    first = await (await client.get("/feeds/briefs.atom")).read()
+    client.app[feed_cache_key].invalidate()
+    clock.advance(hours=1)
+    second = await client.get("/feeds/briefs.atom")
+    assert await second.read() == first
+
+
+async def test_rendered_once_per_change_and_rechecked_once_a_second(
+    client: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    cache = client.app[feed_cache_key]
+    first = await publish(client, publisher, clock)
+    await asyncio.gather(*(client.get("/feeds/briefs.atom") for _ in range(10)))
+    assert cache.renders == 1
+
+    # Published within the second: another process's change, not yet looked for.
+    clock.advance(milliseconds=500)
+    response = await client.post("/api/v1/briefs", json=brief_body(title="B"), headers=publisher)
+    second = (await response.json())["id"]
+    await client.post(f"/api/v1/briefs/{second}/publish", headers=publisher)
+    assert [e.id for e in (await fetch(client, "/feeds/briefs.atom")).entries] == [urn(first)]
+    clock.advance(milliseconds=500)
+    entries = (await fetch(client, "/feeds/briefs.atom")).entries
+    assert [e.id for e in entries] == [urn(second), urn(first)]
+    assert cache.renders == 2
+
+
+async def test_invalidate_shows_a_change_at_once(
+    client: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    first = await publish(client, publisher, clock)
+    assert len((await fetch(client, "/feeds/briefs.rss")).entries) == 1
+    clock.advance(milliseconds=500)
+    response = await client.post("/api/v1/briefs", json=brief_body(), headers=publisher)
+    second = (await response.json())["id"]
+    await client.post(f"/api/v1/briefs/{second}/publish", headers=publisher)
+    client.app[feed_cache_key].invalidate()
+    entries = (await fetch(client, "/feeds/briefs.rss")).entries
+    assert [e.id for e in entries] == [urn(second), urn(first)]
+
+
+async def test_significant_update_moves_updated_and_the_validators(
+    client: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    brief_id = await publish(client, publisher, clock)
+    before = await client.get("/feeds/briefs.atom")
+    clock.advance(hours=2)
+    change = {"summary": "New findings were added.", "significant": True, "change_note": "Added"}
+    response = await client.patch(f"/api/v1/briefs/{brief_id}", json=change, headers=publisher)
+    assert response.status == 200, await response.text()
+    after = await client.get(
+        "/feeds/briefs.atom", headers={"If-None-Match": before.headers["ETag"]}
+    )
+    assert after.status == 200
+    assert after.headers["Last-Modified"] == "Mon, 23 Nov 2026 11:01:00 GMT"
+    entry = (await fetch(client, "/feeds/briefs.atom")).entries[0]
+    assert entry.id == urn(brief_id)
+    assert entry.updated == "2026-11-23T11:01:00+00:00"
+    assert entry.published == "2026-11-23T09:01:00+00:00"
+    assert "New findings were added." in entry.summary
+
+
+async def test_minor_edit_changes_the_title_without_moving_updated(
+    client: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    brief_id = await publish(client, publisher, clock)
+    before = await client.get("/feeds/briefs.rss")
+    clock.advance(hours=1)
+    response = await client.patch(
+        f"/api/v1/briefs/{brief_id}", json={"title": "Corrected title"}, headers=publisher
+    )
+    assert response.status == 200, await response.text()
+    after = await client.get(
+        "/feeds/briefs.rss", headers={"If-Modified-Since": before.headers["Last-Modified"]}
+    )
+    assert after.status == 200
+    atom = await fetch(client, "/feeds/briefs.atom")
+    assert atom.entries[0].title == "Corrected title"
+    assert atom.entries[0].updated == "2026-11-23T09:01:00+00:00"
+    assert atom.feed.updated == "2026-11-23T09:01:00+00:00"
+    rss = await fetch(client, "/feeds/briefs.rss")
+    assert rss.entries[0].title == "Corrected title"
+    assert rss.entries[0].id == urn(brief_id)
+
+
+async def test_withdrawn_brief_leaves_the_feed(
+    client: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    kept = await publish(client, publisher, clock, themes=["neglect"])
+    gone = await publish(client, publisher, clock, themes=["neglect"])
+    before = await client.get("/feeds/themes/neglect.atom")
+    assert len((await fetch(client, "/feeds/themes/neglect.atom")).entries) == 2
+    clock.advance(minutes=5)
+    response = await client.post(f"/api/v1/briefs/{gone}/withdraw", headers=publisher)
+    assert response.status == 200, await response.text()
+    etag = before.headers["ETag"]
+    for path in ("/feeds/themes/neglect.atom", "/feeds/briefs.rss?theme=neglect"):
+        assert (await client.get(path, headers={"If-None-Match": etag})).status == 200
+        assert [e.id for e in (await fetch(client, path)).entries] == [urn(kept)]
+
+
+async def test_cache_is_bounded_and_drops_the_least_recently_used() -> None:
+    clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
+    cache = FeedCache(clock, max_entries=2)
+    rendered: list[str] = []
+
+    async def version() -> int:
+        return 1
+
+    def renderer(key: str):  # type: ignore[no-untyped-def]
+        async def render() -> RenderedFeed:
+            rendered.append(key)
+            return RenderedFeed.of(key.encode(), "text/plain", clock())
+
+        return render
+
+    for key in ("a", "b", "a", "c", "a", "b"):
+        await cache.get(key, version=version, render=renderer(key))
+    assert rendered == ["a", "b", "c", "b"]
+    assert len(cache) == 2
+
+
+async def test_a_render_started_before_invalidate_is_not_kept() -> None:
+    clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
+    cache = FeedCache(clock)
+    release = asyncio.Event()
+    bodies = iter([b"old", b"new"])
+
+    async def version() -> int:
+        return 1
+
+    async def render() -> RenderedFeed:
+        body = next(bodies)
+        if body == b"old":
+            await release.wait()
+        return RenderedFeed.of(body, "text/plain", clock())
+
+    waiting = [
+        asyncio.create_task(cache.get("k", version=version, render=render)) for _ in range(3)
+    ]
+    await asyncio.sleep(0)
+    cache.invalidate()
+    release.set()
+    assert {(await task).body for task in waiting} == {b"old"}  # one render for all three
+    assert (await cache.get("k", version=version, render=render)).body == b"new"
