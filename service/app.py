@@ -8,6 +8,7 @@ from importlib.metadata import version
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from digests.jobs import schedule as digest_schedule
 from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
 from handlers.middleware import security_headers, setup_metrics
@@ -63,6 +64,7 @@ def create_app(
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_mail(run_workers))
     app.cleanup_ctx.append(_dispatcher(run_workers))
+    app.cleanup_ctx.append(digest_schedule(run_workers))
     app.on_response_prepare.append(security_headers)
     setup_pages(app)
     setup_metrics(app)

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from service.briefs.commands import briefs_group, demo_group
+from digests.commands import digest_group
 from service.briefs.queries import SINGULAR
 from service.commands import load_settings, run
 from service.staff.commands import staff_group
@@ -78,6 +79,7 @@ def tag(file: Any, as_json: bool) -> None:
 cli.add_command(staff_group)
 cli.add_command(briefs_group)
 cli.add_command(demo_group)
+cli.add_command(digest_group)
 
 
 def main() -> None:

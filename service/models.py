@@ -1,12 +1,15 @@
 """Every table, imported in one place so that the metadata (and Alembic) sees them all."""
 
+from digests.models import DigestRecipient, DigestRun
 from service.briefs.models import Brief, BriefHistory, BriefTag
 from service.db import Base
 from service.events.models import Event
 from service.mail.models import MailDelivery, MailMessage, MailSuppression
-from service.staff.models import StaffMember
+from service.staff.models import StaffMember, StaffSession, StaffSignInLink
 from subscribers.models import Counter, Group, GroupMember, Subscriber, SubscriptionCode
 
 __all__ = ["Base", "Brief", "BriefHistory", "BriefTag", "Event", "StaffMember"]
 __all__ += ["MailDelivery", "MailMessage", "MailSuppression"]
 __all__ += ["Counter", "Group", "GroupMember", "Subscriber", "SubscriptionCode"]
+__all__ += ["DigestRecipient", "DigestRun"]
+__all__ += ["StaffSession", "StaffSignInLink"]

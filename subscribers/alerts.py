@@ -50,7 +50,7 @@ class Alerts:
             taxonomy=self.taxonomy,
             practitioner_domains=self.settings.practitioner_domains,
         )
-        filters = await _filters(session, [r.id for r in found if r.personal])
+        filters = await chosen_filters(session, [r.id for r in found if r.personal])
         update_note = event.payload.get("change_note") if event.type == EventType.updated else None
         outgoing = [self._alert(brief, event, r, filters.get(r.id, {}), update_note) for r in found]
         await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
@@ -140,7 +140,7 @@ def reasons(
     return found
 
 
-async def _filters(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[Facet, set[str]]]:
+async def chosen_filters(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[Facet, set[str]]]:
     """Each person's chosen codes, fetched in chunks rather than a query per person."""
     found: dict[int, dict[Facet, set[str]]] = {}
     for start in range(0, len(ids), CODES_CHUNK):

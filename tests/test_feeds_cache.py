@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.app import create_app
 from service.feeds.cache import FeedCache, RenderedFeed
-from service.keys import feed_cache_key
+from service.keys import dispatcher_key, feed_cache_key
+from service.settings import Settings
 from tests.briefs_data import brief_body
 from tests.conftest import Clock
 from tests.test_feeds import fetch, publish, urn
@@ -54,38 +59,61 @@ async def test_the_same_content_gives_the_same_bytes(
     assert await second.read() == first
 
 
+@pytest.fixture
+async def quiet(
+    aiohttp_client: Any, settings: Settings, clock: Clock, engine: AsyncEngine
+) -> TestClient:
+    """A client whose app runs no dispatcher: nothing invalidates the cache unless told."""
+    return await aiohttp_client(create_app(settings, clock=clock, run_workers=False))
+
+
+async def _publish_now(client: TestClient, headers: dict[str, str], clock: Clock) -> str:
+    """Publish within the same second as the last feed request."""
+    clock.advance(milliseconds=500)
+    response = await client.post("/api/v1/briefs", json=brief_body(), headers=headers)
+    brief_id = str((await response.json())["id"])
+    response = await client.post(f"/api/v1/briefs/{brief_id}/publish", headers=headers)
+    assert response.status == 200, await response.text()
+    return brief_id
+
+
 async def test_rendered_once_per_change_and_rechecked_once_a_second(
-    client: TestClient, publisher: dict[str, str], clock: Clock
+    quiet: TestClient, publisher: dict[str, str], clock: Clock
 ) -> None:
-    cache = client.app[feed_cache_key]
-    first = await publish(client, publisher, clock)
-    await asyncio.gather(*(client.get("/feeds/briefs.atom") for _ in range(10)))
+    cache = quiet.app[feed_cache_key]
+    first = await publish(quiet, publisher, clock)
+    await asyncio.gather(*(quiet.get("/feeds/briefs.atom") for _ in range(10)))
     assert cache.renders == 1
 
-    # Published within the second: another process's change, not yet looked for.
+    # Another process's change: no dispatcher here tells the cache, the version check must.
+    second = await _publish_now(quiet, publisher, clock)
+    assert [e.id for e in (await fetch(quiet, "/feeds/briefs.atom")).entries] == [urn(first)]
     clock.advance(milliseconds=500)
-    response = await client.post("/api/v1/briefs", json=brief_body(title="B"), headers=publisher)
-    second = (await response.json())["id"]
-    await client.post(f"/api/v1/briefs/{second}/publish", headers=publisher)
-    assert [e.id for e in (await fetch(client, "/feeds/briefs.atom")).entries] == [urn(first)]
-    clock.advance(milliseconds=500)
-    entries = (await fetch(client, "/feeds/briefs.atom")).entries
+    entries = (await fetch(quiet, "/feeds/briefs.atom")).entries
     assert [e.id for e in entries] == [urn(second), urn(first)]
     assert cache.renders == 2
 
 
 async def test_invalidate_shows_a_change_at_once(
-    client: TestClient, publisher: dict[str, str], clock: Clock
+    quiet: TestClient, publisher: dict[str, str], clock: Clock
 ) -> None:
-    first = await publish(client, publisher, clock)
-    assert len((await fetch(client, "/feeds/briefs.rss")).entries) == 1
-    clock.advance(milliseconds=500)
-    response = await client.post("/api/v1/briefs", json=brief_body(), headers=publisher)
-    second = (await response.json())["id"]
-    await client.post(f"/api/v1/briefs/{second}/publish", headers=publisher)
-    client.app[feed_cache_key].invalidate()
-    entries = (await fetch(client, "/feeds/briefs.rss")).entries
+    first = await publish(quiet, publisher, clock)
+    assert len((await fetch(quiet, "/feeds/briefs.rss")).entries) == 1
+    second = await _publish_now(quiet, publisher, clock)
+    quiet.app[feed_cache_key].invalidate()
+    entries = (await fetch(quiet, "/feeds/briefs.rss")).entries
     assert [e.id for e in entries] == [urn(second), urn(first)]
+
+
+async def test_the_dispatcher_invalidates_the_feeds(
+    quiet: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    await publish(quiet, publisher, clock)
+    assert len((await fetch(quiet, "/feeds/briefs.atom")).entries) == 1
+    await _publish_now(quiet, publisher, clock)
+    assert len((await fetch(quiet, "/feeds/briefs.atom")).entries) == 1
+    await quiet.app[dispatcher_key].run_once()
+    assert len((await fetch(quiet, "/feeds/briefs.atom")).entries) == 2
 
 
 async def test_significant_update_moves_updated_and_the_validators(

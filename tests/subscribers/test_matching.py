@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.taxonomy import default_taxonomy
 from subscribers.matching import BriefFacts, recipients
-from subscribers.models import Group, GroupMember, Personal, Subscriber
-from subscribers.service import get_or_create, set_filters
+from subscribers.models import Group, GroupMember, Subscriber
+from tests import factories
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 DOMAINS = ("nhs.net",)
@@ -28,21 +28,9 @@ def facts(audience: str = "public", **codes: list[str]) -> BriefFacts:
 
 
 async def person(
-    session: AsyncSession,
-    email: str,
-    frequency: str = "immediate",
-    *,
-    status: str = "active",
-    paused: bool = False,
-    **filters: list[str],
+    session: AsyncSession, email: str, frequency: str = "immediate", **options: Any
 ) -> Subscriber:
-    subscriber = await get_or_create(session, email, NOW)
-    subscriber.status, subscriber.frequency = status, frequency
-    subscriber.confirmed_at = NOW if status == Personal.active else None
-    subscriber.paused_at = NOW if paused else None
-    set_filters(subscriber, filters)  # type: ignore[arg-type]
-    await session.flush()
-    return subscriber
+    return await factories.person(session, email, frequency, since=NOW, **options)
 
 
 async def who(

@@ -1,0 +1,73 @@
+"""The digest tick, run by the scheduler inside ``learnhub serve`` and at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from digests.schedule import latest_scheduled, scheduler
+from digests.service import Digests, run_digest
+from service.keys import (
+    clock_key,
+    composer_key,
+    links_key,
+    mail_worker_key,
+    sessions_key,
+    settings_key,
+    tagging_key,
+)
+
+log = logging.getLogger(__name__)
+FREQUENCIES = ("daily", "weekly")
+
+
+def digests_of(app: web.Application) -> Digests:
+    return Digests(
+        app[sessions_key],
+        app[composer_key],
+        app[links_key],
+        app[tagging_key].taxonomy,
+        app[settings_key],
+    )
+
+
+def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Digests on schedule; at start-up, a run missed while the service was down."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        digests, clock = digests_of(app), app[clock_key]
+        running: set[asyncio.Task[None]] = set()
+
+        async def tick(frequency: str) -> None:
+            # Shielded and awaited at shutdown: the scheduler cancels jobs when it stops,
+            # and a run cancelled mid-transaction would strand its connection.
+            task = asyncio.create_task(run(frequency))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            await asyncio.shield(task)
+
+        async def run(frequency: str) -> None:
+            now = clock()
+            summary = await run_digest(
+                digests, frequency, latest_scheduled(now, frequency, digests.settings), now=now
+            )
+            app[mail_worker_key].wake()
+            if not summary.already_done:
+                log.info(
+                    "%s digest for %s: %d queued", frequency, summary.period_end, summary.queued
+                )
+
+        jobs = scheduler(digests.settings, tick)
+        if run_workers:
+            jobs.start()
+            for frequency in FREQUENCIES:  # catch up, now, what the schedule missed
+                jobs.add_job(tick, args=[frequency], id=f"catch-up-{frequency}")
+        yield
+        if jobs.running:
+            jobs.shutdown(wait=False)
+        await asyncio.gather(*running, return_exceptions=True)
+
+    return context

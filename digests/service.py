@@ -1,0 +1,177 @@
+"""Building and queueing a digest run: each person's digest exactly once, however often it runs.
+
+A run is a row unique on (frequency, period end); each person's digest is a row unique on
+(run, person) written in the same transaction as the email, whose idempotency key names the
+run and the person. A rerun, a second instance, or a restart after a crash half-way through
+therefore writes nothing twice, and picks up where the last one stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from digests import content
+from digests.models import DigestRecipient, DigestRun, RunStatus
+from digests.window import Plan, plan_run
+from service.briefs.models import Brief
+from service.mail.compose import Composer
+from service.mail.service import Outgoing, dialect_insert, enqueue_many, table_of
+from service.settings import Settings
+from service.taxonomy import Facet, Taxonomy
+from subscribers.alerts import chosen_filters
+from subscribers.links import Links
+
+BATCH = 500
+Progress = Callable[[int, int], None]  # (people just done, people in the run)
+
+
+@dataclass(frozen=True)
+class Digests:
+    """What a run needs, built once."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    composer: Composer
+    links: Links
+    taxonomy: Taxonomy
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Summary:
+    frequency: str
+    period_end: datetime
+    recipients: int
+    queued: int
+    already_done: bool
+
+
+async def open_run(
+    session: AsyncSession, frequency: str, period_end: datetime, now: datetime
+) -> DigestRun:
+    """The run for this period, created if it is the first to ask (insert-or-ignore)."""
+    previous = await session.scalar(
+        select(func.max(DigestRun.period_end)).where(
+            DigestRun.frequency == frequency,
+            DigestRun.status == RunStatus.done.value,
+            DigestRun.period_end < period_end,
+        )
+    )
+    insert = dialect_insert(session, table_of(DigestRun)).values(
+        frequency=frequency,
+        period_end=period_end,
+        period_start=previous,
+        status=RunStatus.running.value,
+        created_at=now,
+        sent=0,
+    )
+    await session.execute(insert.on_conflict_do_nothing())
+    run = await session.scalar(
+        select(DigestRun).where(
+            DigestRun.frequency == frequency, DigestRun.period_end == period_end
+        )
+    )
+    assert run is not None
+    return run
+
+
+async def run_digest(
+    digests: Digests,
+    frequency: str,
+    period_end: datetime,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+) -> Summary:
+    async with digests.sessions.begin() as session:
+        run = await open_run(session, frequency, period_end, now)
+    if run.status == RunStatus.done:
+        return Summary(frequency, period_end, 0, 0, already_done=True)
+    async with digests.sessions() as session:
+        plan = await plan_run(session, run, digests.taxonomy, digests.settings)
+    people = sorted(plan.people)
+    queued = 0
+    for start in range(0, len(people), BATCH):
+        queued += await _batch(digests, run, plan, people[start : start + BATCH], now)
+        if progress:
+            progress(min(BATCH, len(people) - start), len(people))
+    async with digests.sessions.begin() as session:
+        await session.execute(
+            update(DigestRun)
+            .where(DigestRun.id == run.id, DigestRun.status == RunStatus.running.value)
+            .values(
+                status=RunStatus.done.value,
+                finished_at=now,
+                sent=select(func.count()).where(DigestRecipient.run_id == run.id).scalar_subquery(),
+            )
+        )
+    return Summary(frequency, period_end, len(people), queued, already_done=False)
+
+
+async def _batch(
+    digests: Digests, run: DigestRun, plan: Plan, ids: Sequence[int], now: datetime
+) -> int:
+    async with digests.sessions.begin() as session:
+        done = set(
+            await session.scalars(
+                select(DigestRecipient.subscriber_id).where(
+                    DigestRecipient.run_id == run.id, DigestRecipient.subscriber_id.in_(ids)
+                )
+            )
+        )
+        todo = [i for i in ids if i not in done]
+        briefs = await plan.briefs_for(session, todo)
+        filters = await chosen_filters(session, [i for i in todo if plan.people[i].personal])
+        outgoing, rows = [], []
+        for person_id in todo:
+            mine = briefs.get(person_id, [])
+            if not mine:
+                continue
+            outgoing.append(email(digests, run, plan, person_id, mine, filters.get(person_id, {})))
+            rows.append(
+                {
+                    "run_id": run.id,
+                    "subscriber_id": person_id,
+                    "briefs": len(mine),
+                    "created_at": now,
+                }
+            )
+        if rows:
+            await session.execute(
+                dialect_insert(session, table_of(DigestRecipient))
+                .values(rows)
+                .on_conflict_do_nothing()
+            )
+        return await enqueue_many(session, outgoing, composer=digests.composer, now=now)
+
+
+def email(
+    digests: Digests,
+    run: DigestRun,
+    plan: Plan,
+    person_id: int,
+    briefs: list[Brief],
+    filters: dict[Facet, set[str]],
+) -> Outgoing:
+    person = plan.people[person_id]
+    zone = digests.settings.zone
+    start = plan.start_of(person_id)
+    return Outgoing(
+        kind="digest",
+        recipient=person.email,
+        key=f"digest:{run.frequency}:{run.period_end:%Y%m%dT%H%MZ}:{person_id}",
+        context={
+            "subject": content.subject(run.frequency, len(briefs), start, run.period_end, zone),
+            "frequency": run.frequency,
+            "sections": content.sections(
+                briefs, person, filters, digests.taxonomy, digests.settings.base_url, start
+            ),
+            "manage_url": digests.links.manage(person),
+        },
+        unsubscribe_url=digests.links.unsubscribe(person),
+        briefs=[(b.id, b.revision) for b in briefs],
+    )

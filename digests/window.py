@@ -1,0 +1,120 @@
+"""Which briefs fall in each person's window, planned once per run without a query per person.
+
+A run's window runs from the previous finished run's cutoff (so a missed run is covered by
+the next one, in one digest) to its own cutoff; a person who consented later starts from
+their consent. Briefs count by when subscribers were last told of them: first publication
+or the latest significant update. Withdrawn briefs are left out, and a brief a person was
+already sent at this revision (an immediate alert through a group, say) is not sent again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from digests.models import DigestRun
+from service.briefs.models import Brief, Status
+from service.mail.models import MailDelivery, MailMessage, MailStatus
+from service.settings import Settings
+from service.taxonomy import Taxonomy
+from subscribers.alerts import facts_of
+from subscribers.matching import Recipient, recipients
+from subscribers.models import Group, GroupMember, Subscriber
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Plan:
+    run: DigestRun
+    candidates: dict[uuid.UUID, Brief]
+    people: dict[int, Recipient] = field(default_factory=dict)
+    matched: dict[int, list[uuid.UUID]] = field(default_factory=dict)
+    starts: dict[int, datetime] = field(default_factory=dict)
+
+    def start_of(self, person_id: int) -> datetime:
+        return max(self.run.period_start or EPOCH, self.starts.get(person_id, EPOCH))
+
+    async def briefs_for(self, session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Brief]]:
+        """Each person's briefs in their window, minus those already sent to them."""
+        await self._load_starts(session, ids)
+        sent = await _already_sent(session, [self.people[i].email for i in ids], self.candidates)
+        found: dict[int, list[Brief]] = {}
+        for person_id in ids:
+            start, email = self.start_of(person_id), self.people[person_id].email
+            mine = [
+                brief
+                for brief_id in self.matched.get(person_id, [])
+                if (brief := self.candidates[brief_id]).notified_at > start  # type: ignore[operator]
+                and sent.get((email, brief_id), 0) < brief.revision
+            ]
+            if mine:
+                found[person_id] = mine
+        return found
+
+    async def _load_starts(self, session: AsyncSession, ids: Sequence[int]) -> None:
+        personal = [i for i in ids if self.people[i].personal]
+        for person_id, consented in await session.execute(
+            select(Subscriber.id, Subscriber.consented_at).where(Subscriber.id.in_(personal))
+        ):
+            self.starts[person_id] = consented or EPOCH
+        joined = await session.execute(
+            select(GroupMember.subscriber_id, func.min(GroupMember.confirmed_at))
+            .join(Group, Group.id == GroupMember.group_id)
+            .where(
+                GroupMember.subscriber_id.in_(ids),
+                Group.frequency == self.run.frequency,
+                GroupMember.confirmed_at.is_not(None),
+            )
+            .group_by(GroupMember.subscriber_id)
+        )
+        for person_id, confirmed in joined:
+            if confirmed is not None:
+                self.starts[person_id] = min(self.starts.get(person_id, confirmed), confirmed)
+
+
+async def plan_run(
+    session: AsyncSession, run: DigestRun, taxonomy: Taxonomy, settings: Settings
+) -> Plan:
+    """Match every candidate brief once; people and their briefs come out of the matches."""
+    query = select(Brief).where(
+        Brief.status == Status.published.value, Brief.notified_at <= run.period_end
+    )
+    if run.period_start is not None:
+        query = query.where(Brief.notified_at > run.period_start)
+    plan = Plan(run, {b.id: b for b in await session.scalars(query)})
+    for brief in plan.candidates.values():
+        found = await recipients(
+            session,
+            facts_of(brief),
+            frequency=run.frequency,
+            taxonomy=taxonomy,
+            practitioner_domains=settings.practitioner_domains,
+        )
+        for person in found:
+            plan.people.setdefault(person.id, person)
+            plan.matched.setdefault(person.id, []).append(brief.id)
+    return plan
+
+
+async def _already_sent(
+    session: AsyncSession, emails: list[str], candidates: dict[uuid.UUID, Brief]
+) -> dict[tuple[str, uuid.UUID], int]:
+    if not emails or not candidates:
+        return {}
+    rows = await session.execute(
+        select(MailMessage.recipient, MailDelivery.brief_id, func.max(MailDelivery.revision))
+        .join(MailDelivery, MailDelivery.message_id == MailMessage.id)
+        .where(
+            MailMessage.recipient.in_(emails),
+            MailDelivery.brief_id.in_(list(candidates)),
+            MailMessage.status != MailStatus.failed.value,
+        )
+        .group_by(MailMessage.recipient, MailDelivery.brief_id)
+    )
+    return {(email, brief_id): revision for email, brief_id, revision in rows}

@@ -1,0 +1,151 @@
+"""Full-text search of published public briefs, ranked, and the counts beside each filter.
+
+SQLite searches an FTS5 table (porter stemming, bm25 with the title weighted highest) that
+triggers keep in step with ``briefs``; PostgreSQL searches the stored ``search_vector``
+column (``websearch_to_tsquery('english', q)``, ``ts_rank``). Both are created by migration
+0005. Restricted and unpublished briefs are never found: every search starts from
+``queries.public_briefs``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.briefs.models import Brief, BriefTag
+from service.briefs.queries import REGION_WIDE_WHEN_EMPTY, Filters, public_briefs
+from service.taxonomy import FACETS, Facet, Taxonomy
+
+# bm25 weights, in the FTS5 table's column order: brief_id, title, source, summary, points.
+_WEIGHTS = (0.0, 10.0, 3.0, 1.0, 1.0)
+_fts = table("briefs_fts", column("brief_id"))
+_vector = literal_column("briefs.search_vector", TSVECTOR)
+_english = literal_column("'english'::regconfig")
+# Words, "quoted phrases", a leading minus to exclude, and "or": what websearch_to_tsquery reads.
+_TOKENS = re.compile(r'(-?)"([^"]*)"|(-?)([\w]+)', re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Brief]
+    total: int
+
+
+async def search(
+    session: AsyncSession,
+    q: str | None,
+    filters: Filters,
+    taxonomy: Taxonomy,
+    *,
+    limit: int,
+    offset: int = 0,
+) -> Page:
+    """Public briefs matching ``q`` and the filters: by rank then newest, or newest without q."""
+    query = matching(session, q, filters, taxonomy)
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list((await session.scalars(query.limit(limit).offset(offset))).all())
+    return Page(items=items, total=total or 0)
+
+
+def matching(
+    session: AsyncSession, q: str | None, filters: Filters, taxonomy: Taxonomy
+) -> Select[tuple[Brief]]:
+    """The query behind ``search``; an empty or wordless ``q`` lists everything, newest first."""
+    query = public_briefs(filters, taxonomy)
+    if not q or not q.strip():
+        return query
+    newest = (Brief.published_at.desc(), Brief.id.desc())
+    if session.get_bind().dialect.name == "postgresql":
+        tsquery = func.websearch_to_tsquery(_english, q)
+        rank = func.ts_rank(_vector, tsquery)
+        return query.where(_vector.op("@@")(tsquery)).order_by(None).order_by(rank.desc(), *newest)
+    expression = fts5_query(q)
+    if expression is None:
+        return query.where(Brief.id.is_(None))  # nothing searchable, e.g. only punctuation
+    bm25 = func.bm25(literal_column("briefs_fts"), *_WEIGHTS)
+    return (
+        query.join(_fts, _fts.c.brief_id == Brief.id)
+        .where(literal_column("briefs_fts").op("MATCH")(expression))
+        .order_by(None)
+        .order_by(bm25, *newest)  # bm25 is lower for better matches
+    )
+
+
+def fts5_query(q: str) -> str | None:
+    """A safe FTS5 expression with websearch-like meaning: words and phrases ANDed, -excluded.
+
+    Every term is quoted, so nothing the visitor types is read as FTS5 syntax.
+    """
+    include: list[str] = []
+    exclude: list[str] = []
+    pending_or = False
+    for match in _TOKENS.finditer(q):
+        minus, phrase, word_minus, word = match.groups()
+        text = phrase if phrase is not None else word
+        words = re.findall(r"\w+", text or "", re.UNICODE)
+        if not words:
+            continue
+        if phrase is None and word.lower() == "or" and include:
+            pending_or = True
+            continue
+        term = '"' + " ".join(words) + '"'
+        if minus or word_minus:
+            exclude.append(term)
+        elif pending_or:
+            include[-1] = f"({include[-1]} OR {term})"
+            pending_or = False
+        else:
+            include.append(term)
+    if not include:
+        return None
+    expression = " AND ".join(include)
+    return expression + "".join(f" NOT {term}" for term in exclude)
+
+
+async def facet_counts(
+    session: AsyncSession, q: str | None, filters: Filters, taxonomy: Taxonomy
+) -> dict[Facet, dict[str, int]]:
+    """How many briefs each code would show, given the search and the other facets' choices.
+
+    Counted in Python over the briefs that match the search, with the same rules as
+    ``queries.public_briefs``: parent codes include their children, and a brief with no
+    borough counts under every borough.
+    """
+    ids = matching(session, q, Filters(), taxonomy).order_by(None).with_only_columns(Brief.id)
+    rows = await session.execute(
+        select(BriefTag.brief_id, BriefTag.facet, BriefTag.code).where(BriefTag.brief_id.in_(ids))
+    )
+    tags: dict[object, dict[str, set[str]]] = {
+        brief_id: defaultdict(set) for brief_id in await session.scalars(ids)
+    }
+    for brief_id, facet, code in rows:
+        tags[brief_id][facet].add(code)
+    counts: dict[Facet, dict[str, int]] = {}
+    for facet in FACETS:
+        others = [
+            (other, taxonomy.expand(other, codes))
+            for other, codes in filters.by_facet.items()
+            if other != facet and codes
+        ]
+        candidates = [t for t in tags.values() if all(_has(t, o, c) for o, c in others)]
+        counts[facet] = {
+            term.code: sum(
+                1 for t in candidates if _has(t, facet, taxonomy.expand(facet, [term.code]))
+            )
+            for term in taxonomy.terms(facet)
+        }
+    return counts
+
+
+def _has(tags: dict[str, set[str]], facet: Facet, codes: frozenset[str]) -> bool:
+    found = tags.get(facet, set())
+    return bool(found & codes) or (facet in REGION_WIDE_WHEN_EMPTY and not found)
+
+
+def _unused() -> ColumnElement[bool]:  # pragma: no cover
+    raise NotImplementedError
