@@ -8,7 +8,7 @@ from aiohttp import web
 
 from handlers.api import Api
 from handlers.errors import ApiError
-from service.briefs import queries
+from service.briefs import queries, search
 from service.briefs import service as briefs
 from service.briefs.models import Audience, Status
 from service.briefs.schemas import (
@@ -69,7 +69,7 @@ async def create_brief(request: web.Request, body: BriefCreate, staff: StaffMemb
 @api.route(
     "GET",
     "/api/v1/briefs",
-    summary="Published public briefs, newest first",
+    summary="Published public briefs, newest first; with q, best matches first (no cursor)",
     tag=TAG,
     query=BriefQuery,
     response=BriefList,
@@ -79,6 +79,12 @@ async def list_briefs(request: web.Request, query: BriefQuery) -> BriefList:
     filters = queries.Filters(tuple(query.theme), tuple(query.agency), tuple(query.borough))
     filters.check(taxonomy)
     async with request.app[readonly_key]() as session:
+        if query.q:
+            # Ranked results come as one page: the best `limit` matches, no cursor.
+            if query.cursor:
+                raise ApiError(400, "a cursor can't be combined with q; raise limit instead")
+            page = await search.search(session, query.q, filters, taxonomy, limit=query.limit)
+            return BriefList(items=[_out(request, b) for b in page.items], next_cursor=None)
         items, cursor = await queries.list_public(
             session, filters, taxonomy, cursor=query.cursor, limit=query.limit
         )

@@ -10,6 +10,7 @@ from handlers import (
     groups,
     health,
     openapi,
+    site,
     staff,
     subscription_pages,
     subscriptions,
@@ -28,3 +29,4 @@ def setup_routes(app: web.Application, version: str) -> None:
         api.setup(app)
     feeds.setup(app)
     app.router.add_routes(subscription_pages.routes)
+    app.router.add_routes(site.routes)

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
+from sqlalchemy import Select, column, func, literal_column, select, table
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -145,7 +145,3 @@ async def facet_counts(
 def _has(tags: dict[str, set[str]], facet: Facet, codes: frozenset[str]) -> bool:
     found = tags.get(facet, set())
     return bool(found & codes) or (facet in REGION_WIDE_WHEN_EMPTY and not found)
-
-
-def _unused() -> ColumnElement[bool]:  # pragma: no cover
-    raise NotImplementedError

@@ -7,15 +7,22 @@ from sqlalchemy.engine import Connection
 
 from service import db
 from service.models import Base
+from service.settings import Settings
 
 config = context.config
 target_metadata = Base.metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave out what the models don't describe: SQLite's full-text index and its shadows."""
+    return not (type_ == "table" and (name or "").startswith("briefs_fts"))
 
 
 def do_run_migrations(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
@@ -24,7 +31,8 @@ def do_run_migrations(connection: Connection) -> None:
 
 
 async def run_async_migrations() -> None:
-    engine = db.create_engine(config.get_main_option("sqlalchemy.url") or "")
+    url = config.get_main_option("sqlalchemy.url") or Settings().database_url
+    engine = db.create_engine(url)
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
     await engine.dispose()

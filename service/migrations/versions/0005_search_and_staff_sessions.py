@@ -79,9 +79,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_staff_sign_in_links")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_staff_sign_in_links_token_hash")),
     )
-    op.create_index(
-        op.f("ix_staff_sign_in_links_staff_id"), "staff_sign_in_links", ["staff_id"]
-    )
+    op.create_index(op.f("ix_staff_sign_in_links_staff_id"), "staff_sign_in_links", ["staff_id"])
     op.create_table(
         "staff_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
