@@ -8,9 +8,14 @@ from tests.briefs_data import brief_body
 from tests.smtp import SmtpServer
 from tests.subscribers.conftest import link, press_button
 
-MASH = {"name": "Knowsley MASH", "description": "The multi-agency safeguarding hub team",
-        "borough": "knowsley", "frequency": "immediate", "themes": ["safer-sleep"],
-        "practitioners_only": True}  # fmt: skip
+MASH = {
+    "name": "Knowsley MASH",
+    "description": "The multi-agency safeguarding hub team",
+    "borough": "knowsley",
+    "frequency": "immediate",
+    "themes": ["safer-sleep"],
+    "practitioners_only": True,
+}
 
 
 async def test_only_admins_manage_groups(web: TestClient, publisher: dict[str, str]) -> None:

@@ -1,0 +1,78 @@
+"""Publication to inboxes through the dispatcher and the mail queue, outages included."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select
+
+from service.keys import dispatcher_key
+from service.mail.models import MailMessage
+from tests import factories
+from tests.conftest import Clock
+from tests.digests.conftest import drain, publish, quiet
+from tests.smtp import SmtpServer
+
+__all__ = ["quiet"]
+SINCE = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+async def test_an_smtp_outage_during_publication_loses_and_repeats_nothing(
+    quiet: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: Any,
+    smtp_server: SmtpServer,
+) -> None:
+    async with sessions.begin() as session:
+        for n in range(3):
+            await factories.person(session, f"p{n}@nhs.net", "immediate", since=SINCE)
+        await factories.person(session, "weekly@nhs.net", "weekly", since=SINCE)
+    app = quiet.server.app
+    assert app is not None
+    smtp_server.stop()
+    brief = await publish(quiet, publisher, clock, "2026-11-23 10:00", title="Brief in an outage")
+    await drain(app)
+    assert smtp_server.messages == []
+    smtp_server.start()
+    clock.advance(minutes=5)  # past the first backoff
+    await drain(app)
+    clock.advance(hours=4)
+    await drain(app)
+    assert sorted(r for m in smtp_server.messages for r in m.recipients) == [
+        "p0@nhs.net",
+        "p1@nhs.net",
+        "p2@nhs.net",
+    ]
+
+    await quiet.post(
+        f"/api/v1/briefs/{brief}/withdraw", json={"note": "Superseded"}, headers=publisher
+    )
+    await drain(app)
+    notices = [m for m in smtp_server.messages[3:]]
+    assert sorted(m.recipients[0] for m in notices) == ["p0@nhs.net", "p1@nhs.net", "p2@nhs.net"]
+    assert all(m.parsed()["Subject"].startswith("Withdrawn: Brief in an outage") for m in notices)
+
+
+async def test_a_brief_withdrawn_before_its_alerts_go_is_never_announced(
+    quiet: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: Any,
+    smtp_server: SmtpServer,
+) -> None:
+    async with sessions.begin() as session:
+        await factories.person(session, "p@nhs.net", "immediate", since=SINCE)
+    app = quiet.server.app
+    assert app is not None
+    brief = await publish(quiet, publisher, clock, "2026-11-23 10:00", title="Brief mistaken")
+    assert await app[dispatcher_key].run_once() == 1  # the alert is queued, not yet sent
+    await quiet.post(f"/api/v1/briefs/{brief}/withdraw", headers=publisher)
+    await drain(app)
+    assert smtp_server.messages == []  # neither the alert nor a notice about it
+    async with sessions() as session:
+        alert = await session.scalar(select(MailMessage).where(MailMessage.kind == "alert"))
+    assert alert is not None and alert.status == "failed"
+    assert alert.last_error == "the brief was withdrawn first"
