@@ -19,14 +19,18 @@ from service.feeds.service import (
     parse_filters,
     query_url,
     read_version,
+    render_group,
     render_public,
 )
 from service.keys import feed_cache_key, readonly_key, settings_key, tagging_key
 from service.taxonomy import FACETS, Facet
+from subscribers import groups
 
 # Feed readers poll every 15 to 60 minutes. Five minutes lets shared caches absorb bursts
 # while a withdrawn brief still leaves every copy of a feed soon after it leaves ours.
 CACHE_CONTROL = "public, max-age=300"
+# A group feed carries restricted learning: no shared cache may keep it.
+PRIVATE = "private, max-age=300"
 PARSED_QUERIES = 1024
 _parsed_key = web.AppKey("feed_queries", dict[tuple[str, str], tuple[Filters, str]])
 LEGENDS = {"themes": "Themes", "agencies": "Agencies", "boroughs": "Boroughs"}
@@ -37,6 +41,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/feeds", feeds_page)
     app.router.add_get("/feeds/briefs.{fmt:atom|rss}", briefs_feed)
     app.router.add_get("/feeds/{facet:themes|agencies|boroughs}/{code}.{fmt:atom|rss}", facet_feed)
+    app.router.add_get("/feeds/groups/{token}.atom", group_feed)
 
 
 async def briefs_feed(request: web.Request) -> web.Response:
@@ -103,12 +108,43 @@ async def serve(request: web.Request, filters: Filters, fmt: Format, self_url: s
     return respond(request, feed)
 
 
-def respond(request: web.Request, feed: RenderedFeed) -> web.Response:
+async def group_feed(request: web.Request) -> web.Response:
+    """A group's private feed; an unknown or rotated token is a plain 404, with no hint."""
+    app, token = request.app, request.match_info["token"]
+    readonly = app[readonly_key]
+    async with readonly() as session:
+        group = await groups.by_feed_token(session, token)
+    if group is None:
+        raise ApiError(404, "no such feed")
+    self_url = f"{app[settings_key].base_url}/feeds/groups/{token}.atom"
+
+    async def version() -> int:
+        async with readonly() as session:
+            return await read_version(session)
+
+    async def render_feed() -> RenderedFeed:
+        async with readonly() as session:
+            return await render_group(
+                session,
+                group,
+                taxonomy=app[tagging_key].taxonomy,
+                base_url=app[settings_key].base_url,
+                self_url=self_url,
+            )
+
+    # Keyed by the token itself: a rotated token's entry is never served again.
+    feed = await app[feed_cache_key].get(("group", token), version=version, render=render_feed)
+    return respond(request, feed, cache_control=PRIVATE)
+
+
+def respond(
+    request: web.Request, feed: RenderedFeed, *, cache_control: str = CACHE_CONTROL
+) -> web.Response:
     """200 with the bytes, or 304 when the client's copy is current."""
     headers = {
         "ETag": feed.etag,
         "Last-Modified": feed.last_modified_http,
-        "Cache-Control": CACHE_CONTROL,
+        "Cache-Control": cache_control,
     }
     if not_modified(request, feed):
         return web.Response(status=304, headers=headers)

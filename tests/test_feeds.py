@@ -254,3 +254,41 @@ async def test_more_than_thirty_filter_values_are_refused(client: TestClient) ->
     assert error["details"] == {"limit": 30, "given": 31}
     ok = "&".join(f"theme={codes[n % 3]}" for n in range(30))
     assert (await client.get(f"/feeds/briefs.atom?{ok}")).status == 200
+
+
+async def test_group_feeds_are_private_carry_restricted_learning_and_rotate(
+    client: TestClient, admin: dict[str, str], clock: Clock
+) -> None:
+    public = await publish(client, admin, clock, title="Public", themes=["neglect"])
+    restricted = await publish(
+        client, admin, clock, title="Restricted", themes=["neglect"], audience="practitioners"
+    )
+    other = await publish(client, admin, clock, title="Other", themes=["safer-sleep"])
+    feeds = {}
+    for name, practitioners in (("MASH", True), ("Schools", False)):
+        group = await (
+            await client.post(
+                "/api/v1/groups",
+                headers=admin,
+                json={"name": name, "themes": ["neglect"], "practitioners_only": practitioners},
+            )
+        ).json()
+        token = await client.post(f"/api/v1/groups/{group['id']}/feed-token", headers=admin)
+        feeds[name] = ((await token.json())["feed_url"].removeprefix(BASE), group["id"])
+    mash = await fetch(client, feeds["MASH"][0])
+    assert [e.id for e in mash.entries] == [urn(restricted), urn(public)]
+    assert mash.feed.title == "Learning briefs for MASH"
+    assert [e.id for e in (await fetch(client, feeds["Schools"][0])).entries] == [urn(public)]
+    assert urn(other) not in {e.id for e in mash.entries}
+    response = await client.get(feeds["MASH"][0])
+    assert response.headers["Cache-Control"].startswith("private")
+
+    await client.post(f"/api/v1/groups/{feeds['MASH'][1]}/feed-token", headers=admin)
+    for path in (feeds["MASH"][0], "/feeds/groups/never-issued.atom"):
+        gone = await client.get(path)
+        assert gone.status == 404
+        assert (await gone.json())["error"] == {
+            "code": "not_found",
+            "message": "no such feed",
+            "details": None,
+        }

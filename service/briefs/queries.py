@@ -67,8 +67,15 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def public_briefs(filters: Filters, taxonomy: Taxonomy) -> Select[Brief]:
     """Published public briefs matching the filters, newest first."""
+    return published_briefs(filters, taxonomy, audiences=(Audience.public,))
+
+
+def published_briefs(
+    filters: Filters, taxonomy: Taxonomy, *, audiences: tuple[Audience, ...]
+) -> Select[Brief]:
+    """Published briefs of these audiences matching the filters, newest first."""
     query = select(Brief).where(
-        Brief.status == Status.published.value, Brief.audience == Audience.public.value
+        Brief.status == Status.published.value, Brief.audience.in_([a.value for a in audiences])
     )
     for facet, codes in filters.by_facet.items():
         if codes:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.briefs.queries import SINGULAR, BadQuery, Filters, public_briefs
+from service.briefs.models import Audience, Brief
+from service.briefs.queries import SINGULAR, BadQuery, Filters, public_briefs, published_briefs
 from service.events.models import Event
 from service.feeds.build import (
     CONTENT_TYPES,
@@ -21,6 +23,7 @@ from service.feeds.build import (
 )
 from service.feeds.cache import RenderedFeed
 from service.taxonomy import FACETS, Facet, Taxonomy
+from subscribers.models import Group
 
 FEED_SIZE = 50
 MAX_FILTER_VALUES = 30
@@ -97,19 +100,43 @@ async def render_public(
     self_url: str,
 ) -> RenderedFeed:
     """The newest published public briefs that match, as a feed document."""
+    title = describe(filters, taxonomy)
+    description = DESCRIPTION if title == TITLE else f"{DESCRIPTION}. {title}."
+    meta = FeedMeta(title, description, self_url, f"{base_url}/", NEVER)
+    query = public_briefs(filters, taxonomy)
+    return await _render(session, query, meta, fmt=fmt, taxonomy=taxonomy, base_url=base_url)
+
+
+async def render_group(
+    session: AsyncSession, group: Group, *, taxonomy: Taxonomy, base_url: str, self_url: str
+) -> RenderedFeed:
+    """A group's private stream; restricted briefs too if it is a practitioner group."""
+    filters = normalise(group.themes, group.agencies, group.boroughs)
+    audiences: tuple[Audience, ...] = (Audience.public,)
+    if group.practitioners_only:
+        audiences += (Audience.practitioners,)
+    title = f"Learning briefs for {group.name}"
+    description = f"{DESCRIPTION}, for the practitioner group {group.name}."
+    meta = FeedMeta(title, description, self_url, f"{base_url}/", NEVER)
+    query = published_briefs(filters, taxonomy, audiences=audiences)
+    return await _render(session, query, meta, fmt="atom", taxonomy=taxonomy, base_url=base_url)
+
+
+async def _render(
+    session: AsyncSession,
+    query: Select[Brief],
+    meta: FeedMeta,
+    *,
+    fmt: Format,
+    taxonomy: Taxonomy,
+    base_url: str,
+) -> RenderedFeed:
     # The newest event is read before the briefs, so the data is never older than the date.
     changed = await session.scalar(select(Event.occurred_at).order_by(Event.id.desc()).limit(1))
     changed = changed or NEVER
-    briefs = await session.scalars(public_briefs(filters, taxonomy).limit(FEED_SIZE))
+    briefs = await session.scalars(query.limit(FEED_SIZE))
     items = [item_from_brief(brief, taxonomy, base_url) for brief in briefs]
-    title = describe(filters, taxonomy)
-    meta = FeedMeta(
-        title=title,
-        description=DESCRIPTION if title == TITLE else f"{DESCRIPTION}. {title}.",
-        self_url=self_url,
-        alternate_url=f"{base_url}/",
-        updated=feed_updated(items, changed),
-    )
+    meta = replace(meta, updated=feed_updated(items, changed))
     body = render_feed(fmt, meta, items)
     # Last-Modified follows every change, including a minor edit or a withdrawal, which
     # leave the feed's own date alone; being later than needed only costs a full answer.
