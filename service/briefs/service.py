@@ -127,9 +127,7 @@ async def publish(
     now: datetime,
     note: str | None,
 ) -> Brief:
-    brief = await get(session, brief_id, lock=True)
-    if brief.status != Status.draft:
-        raise Conflict(f"only a draft can be published; this brief is {brief.status}")
+    brief = await _locked_in(session, brief_id, Status.draft, "published")
     republished = brief.published_at is not None
     brief.status = Status.published.value
     brief.published_at = brief.published_at or now
@@ -151,9 +149,7 @@ async def withdraw(
     now: datetime,
     note: str | None,
 ) -> Brief:
-    brief = await get(session, brief_id, lock=True)
-    if brief.status != Status.published:
-        raise Conflict(f"only a published brief can be withdrawn; this brief is {brief.status}")
+    brief = await _locked_in(session, brief_id, Status.published, "withdrawn")
     brief.status = Status.withdrawn.value
     brief.withdrawn_at = now
     _history(session, brief, "withdraw", staff, now, change_note=note)
@@ -171,9 +167,7 @@ async def restore(
     note: str | None,
 ) -> Brief:
     """Bring a withdrawn brief back as a draft, to be edited and published again."""
-    brief = await get(session, brief_id, lock=True)
-    if brief.status != Status.withdrawn:
-        raise Conflict(f"only a withdrawn brief can be restored; this brief is {brief.status}")
+    brief = await _locked_in(session, brief_id, Status.withdrawn, "restored")
     brief.status = Status.draft.value
     _history(session, brief, "restore", staff, now, change_note=note)
     await session.flush()
@@ -188,6 +182,23 @@ async def history(session: AsyncSession, brief_id: uuid.UUID) -> list[tuple[Brie
         .order_by(BriefHistory.id)
     )
     return [(entry, email) for entry, email in rows]
+
+
+NOUNS = {
+    Status.draft: "a draft",
+    Status.published: "a published brief",
+    Status.withdrawn: "a withdrawn brief",
+}
+
+
+async def _locked_in(
+    session: AsyncSession, brief_id: uuid.UUID, status: Status, verb: str
+) -> Brief:
+    """The brief, locked for the move, if it is in the one state the move starts from."""
+    brief = await get(session, brief_id, lock=True)
+    if brief.status != status:
+        raise Conflict(f"only {NOUNS[status]} can be {verb}; this brief is {brief.status}")
+    return brief
 
 
 def _set_content(brief: Brief, data: BriefUpdate) -> None:
