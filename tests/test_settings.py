@@ -1,0 +1,35 @@
+"""Settings: one model, read from LEARNHUB_ variables, with a secret key made on first run."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from service.settings import Settings
+
+
+def test_the_secret_key_is_generated_once_into_a_private_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = Settings(_env_file=None).signing_key()  # type: ignore[call-arg]
+    key_file = tmp_path / "var" / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(first) >= 64
+    assert Settings(_env_file=None).signing_key() == first  # type: ignore[call-arg]
+
+
+def test_variables_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEARNHUB_PRACTITIONER_DOMAINS", " NHS.net, @merseyside.police.uk ,")
+    monkeypatch.setenv("LEARNHUB_WEEKLY_DIGEST_DAY", "Friday")
+    monkeypatch.setenv("LEARNHUB_BASE_URL", "https://learning.example.org/")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.practitioner_domains == ("nhs.net", "merseyside.police.uk")
+    assert settings.weekly_digest_day == "fri"
+    assert settings.base_url == "https://learning.example.org"
+    monkeypatch.setenv("LEARNHUB_DAILY_DIGEST_TIME", "25:00")
+    with pytest.raises(ValidationError, match="daily_digest_time"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
