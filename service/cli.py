@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from service.briefs.commands import briefs_group, demo_group
 from digests.commands import digest_group
+from service.briefs.commands import briefs_group, demo_group
 from service.briefs.queries import SINGULAR
-from service.commands import load_settings, run
+from service.commands import Failure, load_settings, run
 from service.staff.commands import staff_group
 
 
@@ -32,11 +32,13 @@ def serve(host: str, port: int) -> None:
     from aiohttp import web
 
     from service.app import create_app
-    from service.migrate import upgrade
+    from service.migrate import is_current, upgrade
 
     settings = load_settings()
     if settings.is_sqlite:
         run(upgrade(settings.database_url))
+    elif not run(is_current(settings.database_url)):
+        raise Failure("the database schema is not up to date: run learnhub db upgrade first")
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts close.
     web.run_app(create_app(settings), host=host, port=port, shutdown_timeout=10, print=None)
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from service import db
@@ -28,6 +30,20 @@ async def upgrade(url: str, revision: str = "head") -> None:
             await connection.run_sync(_upgrade, alembic_config(url), revision)
     finally:
         await engine.dispose()
+
+
+async def is_current(url: str) -> bool:
+    """Whether the database at ``url`` has every migration applied."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = db.create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_revision()
+            )
+    finally:
+        await engine.dispose()
+    return current == head
 
 
 def _upgrade(connection: Connection, config: Config, revision: str) -> None:
