@@ -22,6 +22,8 @@ def cli() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic narrates every step at INFO; service.migrate logs what changed instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from service import db
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -48,4 +50,8 @@ async def is_current(url: str) -> bool:
 
 def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     config.attributes["connection"] = connection
+    before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(config, revision)
+    after = MigrationContext.configure(connection).get_current_revision()
+    if before != after:
+        log.info("database schema migrated from %s to %s", before or "empty", after)
