@@ -6,6 +6,7 @@ from aiohttp import web
 
 from handlers import (
     briefs,
+    console,
     feeds,
     groups,
     health,
@@ -30,3 +31,4 @@ def setup_routes(app: web.Application, version: str) -> None:
     feeds.setup(app)
     app.router.add_routes(subscription_pages.routes)
     app.router.add_routes(site.routes)
+    console.setup(app)

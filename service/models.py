@@ -2,6 +2,7 @@
 
 from digests.models import DigestRecipient, DigestRun
 from service.briefs.models import Brief, BriefHistory, BriefTag
+from service.briefs.search import BriefSearchDocument
 from service.db import Base
 from service.events.models import Event
 from service.mail.models import MailDelivery, MailMessage, MailSuppression
@@ -12,4 +13,4 @@ __all__ = ["Base", "Brief", "BriefHistory", "BriefTag", "Event", "StaffMember"]
 __all__ += ["MailDelivery", "MailMessage", "MailSuppression"]
 __all__ += ["Counter", "Group", "GroupMember", "Subscriber", "SubscriptionCode"]
 __all__ += ["DigestRecipient", "DigestRun"]
-__all__ += ["StaffSession", "StaffSignInLink"]
+__all__ += ["BriefSearchDocument", "StaffSession", "StaffSignInLink"]

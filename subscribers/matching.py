@@ -114,7 +114,18 @@ async def _add_group_members(
     taxonomy: Taxonomy,
     practitioner_domains: tuple[str, ...],
 ) -> None:
-    groups = (await session.scalars(select(Group).where(Group.frequency == frequency))).all()
+    # Only the columns matching reads: loading Group entities would also load, eagerly,
+    # every member, their subscriber row and its filter codes.
+    groups = await session.execute(
+        select(
+            Group.id,
+            Group.name,
+            Group.themes,
+            Group.agencies,
+            Group.boroughs,
+            Group.practitioners_only,
+        ).where(Group.frequency == frequency)
+    )
     wanted = {
         g.id: g
         for g in groups

@@ -1,33 +1,66 @@
 """Full-text search of published public briefs, ranked, and the counts beside each filter.
 
 SQLite searches an FTS5 table (porter stemming, bm25 with the title weighted highest) that
-triggers keep in step with ``briefs``; PostgreSQL searches the stored ``search_vector``
-column (``websearch_to_tsquery('english', q)``, ``ts_rank``). Both are created by migration
-0005. Restricted and unpublished briefs are never found: every search starts from
+triggers keep in step with ``briefs``; PostgreSQL searches ``brief_search_documents``, a
+weighted tsvector per brief with a GIN index, kept in step by a trigger
+(``websearch_to_tsquery('english', q)``, ``ts_rank``). Both come from migration 0005.
+Restricted and unpublished briefs are never found: every search starts from
 ``queries.public_briefs``.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, column, func, literal_column, select, table
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Select,
+    Text,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.expression import ColumnClause
 
 from service.briefs.models import Brief, BriefTag
 from service.briefs.queries import REGION_WIDE_WHEN_EMPTY, Filters, public_briefs
+from service.db import Base
 from service.taxonomy import FACETS, Facet, Taxonomy
 
 # bm25 weights, in the FTS5 table's column order: brief_id, title, source, summary, points.
 _WEIGHTS = (0.0, 10.0, 3.0, 1.0, 1.0)
 _fts = table("briefs_fts", column("brief_id"))
-_vector = literal_column("briefs.search_vector", TSVECTOR)
-_english = literal_column("'english'::regconfig")
+_english: ColumnClause[Any] = literal_column("'english'::regconfig")
 # Words, "quoted phrases", a leading minus to exclude, and "or": what websearch_to_tsquery reads.
 _TOKENS = re.compile(r'(-?)"([^"]*)"|(-?)([\w]+)', re.UNICODE)
+
+
+class BriefSearchDocument(Base):
+    """PostgreSQL's search index: one weighted tsvector per brief, written by a trigger.
+
+    The table exists on SQLite too (so that models and migrations agree on both), but stays
+    empty there: SQLite searches its FTS5 table instead.
+    """
+
+    __tablename__ = "brief_search_documents"
+    __table_args__ = (
+        Index("ix_brief_search_documents_document", "document", postgresql_using="gin"),
+    )
+
+    brief_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("briefs.id", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[str] = mapped_column(TSVECTOR().with_variant(Text(), "sqlite"))
 
 
 @dataclass(frozen=True)
@@ -54,7 +87,7 @@ async def search(
 
 def matching(
     session: AsyncSession, q: str | None, filters: Filters, taxonomy: Taxonomy
-) -> Select[tuple[Brief]]:
+) -> Select[Brief]:
     """The query behind ``search``; an empty or wordless ``q`` lists everything, newest first."""
     query = public_briefs(filters, taxonomy)
     if not q or not q.strip():
@@ -62,8 +95,14 @@ def matching(
     newest = (Brief.published_at.desc(), Brief.id.desc())
     if session.get_bind().dialect.name == "postgresql":
         tsquery = func.websearch_to_tsquery(_english, q)
-        rank = func.ts_rank(_vector, tsquery)
-        return query.where(_vector.op("@@")(tsquery)).order_by(None).order_by(rank.desc(), *newest)
+        document = BriefSearchDocument.document
+        rank = func.ts_rank(document, tsquery)
+        return (
+            query.join(BriefSearchDocument, BriefSearchDocument.brief_id == Brief.id)
+            .where(document.op("@@")(tsquery))
+            .order_by(None)
+            .order_by(rank.desc(), *newest)
+        )
     expression = fts5_query(q)
     if expression is None:
         return query.where(Brief.id.is_(None))  # nothing searchable, e.g. only punctuation

@@ -42,13 +42,14 @@ class Claimed:
     recipient: str
     body: bytes
     attempts: int
+    leased_until: datetime
 
 
 class Outcome(Enum):
     sent = "sent"
     temporary = "temporary"
     permanent = "permanent"
-    released = "released"  # never tried: the worker was stopping
+    released = "released"  # never tried: the worker was stopping, or the lease running out
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ async def claim(
         .values(
             status=MailStatus.sending.value, leased_until=now + lease, attempts=M.c.attempts + 1
         )
-        .returning(M.c.id, M.c.recipient, M.c.body, M.c.attempts)
+        .returning(M.c.id, M.c.recipient, M.c.body, M.c.attempts, M.c.leased_until)
     )
     rows = (await session.execute(statement)).all()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)

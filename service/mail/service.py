@@ -91,7 +91,9 @@ async def _enqueue_chunk(
     session: AsyncSession, chunk: Sequence[Outgoing], composer: Composer, now: datetime
 ) -> int:
     # The first of two messages with one key wins, as it would across two transactions.
-    unique = {o.key: o for o in reversed(chunk)}
+    unique: dict[str, Outgoing] = {}
+    for outgoing in chunk:
+        unique.setdefault(outgoing.key, outgoing)
     # Skipping known keys before rendering makes a rerun of a large job cheap; the unique
     # constraint, not this check, is what keeps two concurrent runs from queueing twice.
     for key in await _existing_keys(session, list(unique)):
@@ -103,15 +105,7 @@ async def _enqueue_chunk(
     # Rendering costs milliseconds a message: in a thread, the event loop keeps serving.
     rows = await asyncio.to_thread(_render, composer, todo, now)
     inserted = await _insert_messages(session, rows)
-    deliveries = [
-        {"message_id": inserted[o.key], "brief_id": brief_id, "revision": revision}
-        for o in todo
-        if o.key in inserted
-        for brief_id, revision in o.briefs
-    ]
-    if deliveries:
-        insert = dialect_insert(session, table_of(MailDelivery)).on_conflict_do_nothing()
-        await session.execute(insert, deliveries)
+    await _insert_deliveries(session, todo, inserted)
     return len(inserted)
 
 
@@ -156,6 +150,21 @@ async def _insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) ->
     # ("insertmanyvalues"), from a statement it compiles once.
     result = await session.execute(statement, rows)
     return {key: id_ for id_, key in result}
+
+
+async def _insert_deliveries(
+    session: AsyncSession, todo: Sequence[Outgoing], inserted: dict[str, int]
+) -> None:
+    """Who was sent which brief, for the new messages only."""
+    deliveries = [
+        {"message_id": inserted[o.key], "brief_id": brief_id, "revision": revision}
+        for o in todo
+        if o.key in inserted
+        for brief_id, revision in o.briefs
+    ]
+    if deliveries:
+        insert = dialect_insert(session, table_of(MailDelivery)).on_conflict_do_nothing()
+        await session.execute(insert, deliveries)
 
 
 def dialect_insert(session: AsyncSession, table: Table) -> Any:

@@ -134,13 +134,18 @@ class MailWorker:
 
     async def _deliver_one(self, message: Claimed) -> None:
         async with self._slots:
-            if self._stopping:
+            if self._stopping or not self._leased_long_enough(message):
                 result = Result(message, Outcome.released)
             else:
                 result = await self._attempt(message)
         self._results.append(result)
         if len(self._results) >= self._flush_every:
             await self._flush()
+
+    def _leased_long_enough(self, message: Claimed) -> bool:
+        # A slow server or a rate cap can keep the end of a batch waiting. Once half its lease
+        # is gone, another worker may soon claim it too: hand it back rather than race.
+        return self._clock() < message.leased_until - self._lease / 2
 
     async def _attempt(self, message: Claimed) -> Result:
         try:

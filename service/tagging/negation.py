@@ -7,18 +7,49 @@ are findings, not negations. A cue only reaches to the end of its clause.
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 
 _WINDOW = 160
 _MAX_GAP_WORDS = 8
 
+
+
+def _led_by_letters(words: Iterable[str], ignore_case: bool) -> list[str]:
+    """Alternatives matching the whole words, each led by a plain first letter (per case).
+
+    When every alternative of a pattern starts with a plain character, the regex engine skips
+    ahead to the next such character instead of trying each alternative at each position. The
+    "(?<!\\w.)" after the first letter is the "\\b" before it.
+    """
+    rests: dict[str, list[str]] = defaultdict(list)
+    for word in words:
+        rests[word[0]].append(word[1:])
+    alternatives = []
+    for letter, endings in rests.items():
+        body = "|".join(endings)
+        body = f"(?i:{body})" if ignore_case else f"(?:{body})"
+        cases = (letter, letter.upper()) if ignore_case else (letter,)
+        alternatives += [f"{case}(?<!\\w.){body}\\b" for case in cases]
+    return alternatives
+
+
+# Ignoring case, the first letters of these words match only their ASCII pair (unlike "i",
+# "k" and "s"), so leading with the lower and upper letter changes no match.
+_CLAUSE_WORDS = (
+    "but however although though whereas while whilst yet despite except until unless because"
+)
 _BOUNDARY = re.compile(
-    r"[.;:!?](?=\s|$)"
-    r"|\n\s*(?=[A-Z•*]|[-\u2013]\s|\d+[.)]\s)"
-    r"|(?i:\b(?:but|however|although|though|whereas|while|whilst|yet|despite|except|until|unless"
-    r"|because)\b)"
-    r"|,\s*(?i:and|but|so)\b"
+    "|".join(
+        [
+            *(re.escape(mark) + r"(?=\s|$)" for mark in ".;:!?"),
+            r"\n\s*(?=[A-Z•*]|[-\u2013]\s|\d+[.)]\s)",
+            r",\s*(?i:and|but|so)\b",
+            *_led_by_letters(_CLAUSE_WORDS.split(), ignore_case=True),
+        ]
+    )
 )
 # Cues whose reach covers the rest of the clause: "no evidence of", "did not disclose any".
 _CONCERN = (
@@ -52,16 +83,55 @@ _POST_CUE = re.compile(
 
 
 # Every cue contains one of these words; most mentions have none near them and stop here.
+_CUE_WORDS = "no not nor neither nothing never without denied denies deny absence ruled"
 _CUE_WORD = re.compile(
-    r"\b(?:no|not|nor|neither|nothing|never|without|denied|denies|deny|absence"
-    r"|ruled)\b|n['\u2019]t\b"
+    "|".join([r"n['\u2019]t\b", *_led_by_letters(_CUE_WORDS.split(), ignore_case=False)])
 )
+_CUE_AT_END = re.compile(f"(?:{_CUE_WORD.pattern})\\Z")
 
 
 def is_negated(text: str, start: int, end: int) -> bool:
     """Whether the mention text[start:end] sits in the scope of a negation cue."""
     if not _CUE_WORD.search(text[max(0, start - _WINDOW) : end + _WINDOW].lower()):
         return False
+    return _in_scope(text, start, end)
+
+
+class Negations:
+    """is_negated for the mentions of one text, finding its cue words once for all of them."""
+
+    def __init__(self, text: str, lowered: str) -> None:
+        self.text = text
+        # Offsets in the lowercased text hold for the text only if no character grew.
+        self._lowered = lowered if len(lowered) == len(text) else None
+        self._cues: tuple[list[int], list[int]] | None = None
+
+    def is_negated(self, start: int, end: int) -> bool:
+        """The same answer as is_negated(text, start, end)."""
+        lowered = self._lowered
+        if lowered is None:
+            return is_negated(self.text, start, end)
+        low, high = max(0, start - _WINDOW), min(len(lowered), end + _WINDOW)
+        return self._cue_between(lowered, low, high) and _in_scope(self.text, start, end)
+
+    def _cue_between(self, lowered: str, low: int, high: int) -> bool:
+        """Whether _CUE_WORD matches in lowered[low:high], as is_negated searches it."""
+        if self._cues is None:
+            found = list(_CUE_WORD.finditer(lowered))
+            self._cues = [m.start() for m in found], [m.end() for m in found]
+        starts, ends = self._cues
+        # Cue words cannot overlap, so the first one from low is the one to end soonest.
+        first = bisect.bisect_left(starts, low)
+        if first < len(starts) and ends[first] <= high:
+            return True
+        # A cut word at either edge can look like a whole cue in the slice: "ab|no|w" -> "no".
+        # Cues are at most seven characters, so eight at each edge show every such case.
+        head = lowered[low : min(high, low + 8)]
+        tail = lowered[max(low, high - 8) : high]
+        return _CUE_WORD.match(head) is not None or _CUE_AT_END.search(tail) is not None
+
+
+def _in_scope(text: str, start: int, end: int) -> bool:
     before = _clause_before(text, start)
     after = _clause_after(text, end)
     if _NEAR_CUE.search(before):

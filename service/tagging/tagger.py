@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from service.tagging.models import TagSuggestions
-from service.tagging.negation import is_negated
+from service.tagging.negation import Negations
 from service.tagging.phrases import KEY_LENGTH, Phrase, alternation
+from service.tagging.scan import StartFinder
 from service.taxonomy import FACETS, Facet, Taxonomy
 
 MAX_EVIDENCE = 5
@@ -18,8 +19,7 @@ _WORD = re.compile(r"\w+")
 _CACHE_SIZE = 50_000
 
 
-@dataclass(frozen=True)
-class _Match:
+class _Match(NamedTuple):
     start: int
     end: int
     phrase: Phrase
@@ -49,26 +49,41 @@ class _PhraseIndex:
                 for key in phrase.index_keys():
                     self._index[key].append((facet, phrase))
         self._cache: dict[str, list[_Candidate]] = {}
+        self._finder = StartFinder(p.source for group in phrases.values() for p in group)
         self._patterns: dict[tuple[Facet, frozenset[Phrase]], _Candidate] = {}
 
-    def matches(self, text: str) -> dict[Facet, list[_Match]]:
-        """Per facet, the unblocked matches; of overlapping ones the longest (then first) wins."""
-        found: dict[Facet, list[_Match]] = {facet: [] for facet in FACETS}
-        cache, at = self._cache, 0
-        for word in _WORD.findall(text):
-            # Words come in order with only non-word characters between them, so the next
-            # occurrence from the end of the previous word is this word.
-            at = text.find(word, at)
-            candidates = cache.get(word)
+    def matches(self, text: str, lowered: str) -> dict[Facet, list[_Match]]:
+        """Per facet, the unblocked matches; of overlapping ones the longest (then first) wins.
+
+        A facet has one pattern per word, so at most one of its matches starts at an offset,
+        and offsets come in order: a match is kept unless it starts inside the last one kept,
+        and inside that one the facet's patterns need not be tried at all.
+        """
+        kept: dict[Facet, list[_Match]] = {facet: [] for facet in FACETS}
+        reach = dict.fromkeys(FACETS, 0)
+        for at in self._starts(text, lowered):
+            # A start after a non-ASCII letter is inside a word; the phrase patterns begin
+            # with (?<!\w) and reject it.
+            word = _WORD.match(text, at)
+            if word is None:
+                continue
+            candidates = self._cache.get(word.group())
             if candidates is None:
-                candidates = self._candidates(word)
+                candidates = self._candidates(word.group())
             for candidate in candidates:
+                if at < reach[candidate.facet]:
+                    continue
                 hit = candidate.pattern.match(text, at)
                 if hit is not None and hit.lastindex is not None:
+                    reach[candidate.facet] = hit.end()
                     phrase = candidate.phrases[hit.lastindex - 1]
-                    found[candidate.facet].append(_Match(hit.start(), hit.end(), phrase))
-            at += len(word)
-        return {facet: _longest(matches) for facet, matches in found.items()}
+                    kept[candidate.facet].append(_Match(at, hit.end(), phrase))
+        return {facet: [m for m in found if not m.phrase.blocker] for facet, found in kept.items()}
+
+    def _starts(self, text: str, lowered: str) -> list[int]:
+        """The offsets worth trying: the start finder's, or else every word's."""
+        starts = self._finder.starts(text, lowered)
+        return starts if starts is not None else [w.start() for w in _WORD.finditer(text)]
 
     def _candidates(self, word: str) -> list[_Candidate]:
         """The patterns that may match at this word, remembered per distinct word."""
@@ -92,18 +107,6 @@ class _PhraseIndex:
         return candidate
 
 
-def _longest(found: list[_Match]) -> list[_Match]:
-    found.sort(key=lambda m: (m.start, m.start - m.end))
-    kept: list[_Match] = []
-    for match in found:
-        last = kept[-1] if kept else None
-        # A match on exactly the same span (another phrase text) is kept beside the first.
-        same_span = last is not None and (match.start, match.end) == (last.start, last.end)
-        if last is None or match.start >= last.end or same_span:
-            kept.append(match)
-    return [m for m in kept if not m.phrase.blocker]
-
-
 def _facet_phrases(taxonomy: Taxonomy, facet: Facet) -> list[Phrase]:
     """One Phrase per distinct phrase text, carrying every code that lists it."""
     codes: dict[str, list[str]] = defaultdict(list)
@@ -121,30 +124,38 @@ class Tagger:
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self._taxonomy = taxonomy
-        self._negatable = {(f, t.code) for f in FACETS for t in taxonomy.terms(f) if t.negatable}
+        self._negatable = {
+            f: frozenset(t.code for t in taxonomy.terms(f) if t.negatable) for f in FACETS
+        }
         self._index = _PhraseIndex({f: _facet_phrases(taxonomy, f) for f in FACETS})
 
     def tag(self, text: str) -> TagSuggestions:
         """Tags sorted by code; evidence sorted by offset, at most MAX_EVIDENCE per tag."""
-        matches = self._index.matches(text)
-        found = {facet: self._tag_facet(facet, text, matches[facet]) for facet in FACETS}
+        lowered = text.lower()
+        matches = self._index.matches(text, lowered)
+        negations = Negations(text, lowered)
+        found = {facet: self._tag_facet(facet, negations, matches[facet]) for facet in FACETS}
         # One validation of the whole result is much cheaper than building each model.
         return TagSuggestions.model_validate(found)
 
-    def _tag_facet(self, facet: Facet, text: str, matches: list[_Match]) -> list[dict[str, Any]]:
-        evidence: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for match in matches:
-            codes = [c for c in match.phrase.codes if len(evidence[c]) < MAX_EVIDENCE]
-            if any((facet, c) in self._negatable for c in codes) and is_negated(
-                text, match.start, match.end
-            ):
-                codes = [c for c in codes if (facet, c) not in self._negatable]
-            span = {"text": text[match.start : match.end], "start": match.start, "end": match.end}
+    def _tag_facet(
+        self, facet: Facet, negations: Negations, matches: list[_Match]
+    ) -> list[dict[str, Any]]:
+        evidence: dict[str, list[dict[str, Any]]] = {}
+        negatable = self._negatable[facet]
+        text = negations.text
+        for start, end, phrase in matches:
+            codes = [c for c in phrase.codes if len(evidence.get(c, ())) < MAX_EVIDENCE]
+            # Codes with all their evidence need no more, nor the costly negation check.
+            if not codes:
+                continue
+            if not negatable.isdisjoint(codes) and negations.is_negated(start, end):
+                codes = [c for c in codes if c not in negatable]
+            span = {"text": text[start:end], "start": start, "end": end}
             for code in codes:
-                evidence[code].append(span)
+                evidence.setdefault(code, []).append(span)
         label = self._taxonomy.get
         return [
             {"code": code, "label": label(facet, code).label, "evidence": spans}
             for code, spans in sorted(evidence.items())
-            if spans
         ]

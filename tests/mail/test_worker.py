@@ -241,3 +241,35 @@ async def test_stop_finishes_what_is_in_flight_and_hands_back_the_rest(
     assert {(m.status, m.attempts, m.leased_until) for m in rows if m not in sent} == {
         ("pending", 0, None)
     }
+
+
+class SlowSender:
+    """Takes three minutes of the test clock per message: the lease runs down mid-batch."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.sent: list[str] = []
+
+    async def send(self, message: bytes, *, sender: str, recipient: str) -> None:
+        self.clock.advance(minutes=3)
+        self.sent.append(recipient)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_the_end_of_a_batch_whose_lease_ran_down_is_handed_back(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    make_worker: MakeWorker,
+) -> None:
+    sender = SlowSender(clock)
+    worker = make_worker(sender, concurrency=1, batch_size=3, lease=timedelta(minutes=5))
+    await queue(sessions, composer, clock(), [mail(n) for n in range(3)])
+    assert await worker.run_once() == 3
+    assert sender.sent == ["reader0@example.org"]
+    rows = await messages(sessions)
+    assert [(m.status, m.attempts) for m in rows] == [("sent", 1), ("pending", 0), ("pending", 0)]
+    assert await worker.run_once() == 2  # claimed again with a fresh lease
+    assert len(sender.sent) == 2

@@ -1,0 +1,15 @@
+"""The staff console under /staff: sign-in, briefs, practitioner groups and reach."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handlers.console.auth import routes as auth_routes
+from handlers.console.briefs import routes as brief_routes
+from handlers.console.groups import routes as group_routes
+from handlers.console.reach import routes as reach_routes
+
+
+def setup(app: web.Application) -> None:
+    for routes in (auth_routes, brief_routes, group_routes, reach_routes):
+        app.router.add_routes(routes)

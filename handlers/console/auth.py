@@ -1,0 +1,153 @@
+"""Signing in by an emailed one-time link, the session cookie, and the check on every page."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from handlers.pages import render
+from handlers.subscriptions import limit, wake_mail
+from service.keys import clock_key, composer_key, sessions_key, settings_key
+from service.staff import sessions
+from service.staff.models import Role, StaffMember
+
+routes = web.RouteTableDef()
+COOKIE = "lh_staff"
+staff_key = web.RequestKey("console_staff", StaffMember)
+View = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def staff_only(role: Role = Role.publisher) -> Callable[[View], View]:
+    """Let a signed-in member of staff with ``role`` through; others go to sign in, or 403."""
+
+    def wrap(view: View) -> View:
+        @functools.wraps(view)
+        async def handle(request: web.Request) -> web.StreamResponse:
+            staff = await signed_in(request)
+            if staff is None:
+                raise web.HTTPSeeOther("/staff/sign-in")
+            if not staff.can(role):
+                raise web.HTTPForbidden(reason=f"Only an {role.value} can use this page.")
+            request[staff_key] = staff
+            response = await view(request)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+
+        return handle
+
+    return wrap
+
+
+async def signed_in(request: web.Request) -> StaffMember | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        return await sessions.current(session, token, app[clock_key]())
+
+
+def page(
+    template: str, request: web.Request, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    """A console page: every template gets the signed-in member of staff."""
+    return render(template, request, {"staff": request.get(staff_key), **context}, status=status)
+
+
+def see_other(location: str) -> web.Response:
+    """A redirect that can carry cookies (a raised HTTPSeeOther loses them in middleware)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+@routes.get("/staff")
+async def home(request: web.Request) -> web.Response:
+    raise web.HTTPSeeOther("/staff/briefs")
+
+
+@routes.get("/staff/sign-in")
+async def sign_in_form(request: web.Request) -> web.Response:
+    return page("console/sign_in.html", request, {"email": "", "errors": {}})
+
+
+@routes.post("/staff/sign-in")
+async def ask_for_link(request: web.Request) -> web.Response:
+    form = await request.post()
+    email = str(form.get("email", "")).strip()
+    if "@" not in email:
+        errors = {"email": "Enter your work email address, like name@merseyside.police.uk"}
+        context = {"email": email, "errors": errors, "error_summary": errors}
+        return page("console/sign_in.html", request, context, status=422)
+    await limit(request, email)
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        await sessions.request_link(
+            session,
+            email,
+            composer=app[composer_key],
+            base_url=app[settings_key].base_url,
+            now=app[clock_key](),
+        )
+    wake_mail(app)
+    # The same page whether or not the address belongs to staff: it reveals nobody.
+    raise web.HTTPSeeOther("/staff/sign-in/check-your-email")
+
+
+@routes.get("/staff/sign-in/check-your-email")
+async def check_email(request: web.Request) -> web.Response:
+    return page("console/message.html", request, {
+        "heading": "Check your email",
+        "paragraphs": [
+            "If that address belongs to a member of staff, we have sent it a sign-in link.",
+            "The link works once, for 15 minutes.",
+        ],
+    })  # fmt: skip
+
+
+@routes.get("/staff/sign-in/{token}")
+async def link_page(request: web.Request) -> web.Response:
+    app = request.app
+    async with app[sessions_key]() as session:
+        await sessions.read_link(session, request.match_info["token"], app[clock_key]())
+    # A GET never signs in: mail scanners open links before people do.
+    return page("console/confirm.html", request, {
+        "heading": "Sign in to the staff console",
+        "paragraphs": ["Press the button to sign in. You stay signed in while you work, "
+                       "for up to 12 hours; after 30 minutes without activity you sign in again."],
+        "button": "Sign in",
+        "action": request.path,
+    })  # fmt: skip
+
+
+@routes.post("/staff/sign-in/{token}")
+async def sign_in(request: web.Request) -> web.Response:
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        secret = await sessions.sign_in(session, request.match_info["token"], app[clock_key]())
+    response = see_other("/staff/briefs")
+    secure = app[settings_key].base_url.startswith("https://")
+    response.set_cookie(COOKIE, secret, httponly=True, samesite="Lax", secure=secure,
+                        path="/staff")  # fmt: skip
+    return response
+
+
+@routes.post("/staff/sign-out")
+async def sign_out(request: web.Request) -> web.Response:
+    token = request.cookies.get(COOKIE)
+    if token:
+        async with request.app[sessions_key].begin() as session:
+            await sessions.end(session, token)
+    response = see_other("/staff/signed-out")
+    response.del_cookie(COOKIE, path="/staff")
+    return response
+
+
+@routes.get("/staff/signed-out")
+async def signed_out(request: web.Request) -> web.Response:
+    return page("console/message.html", request, {
+        "heading": "You have signed out",
+        "paragraphs": [],
+        "link": ("Sign in again", "/staff/sign-in"),
+    })  # fmt: skip

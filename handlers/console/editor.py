@@ -1,0 +1,237 @@
+"""The brief editor's form: reading it into the service's schemas, and the tags to review.
+
+The tagger's suggestions are shown with the words that found them marked in the text; the
+publisher keeps or removes each one and may tick others. A facet left exactly as the tagger
+(or, when editing, as the brief already had it) is passed on as "not chosen", so that the
+tags stay the tagger's and follow later edits of the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Any
+
+from pydantic import ValidationError
+
+from service.briefs.models import Brief
+from service.tagging import Tagger, TagSuggestions, brief_text
+from service.taxonomy import FACETS, Facet, Taxonomy
+
+FIELD_OF = {
+    ("source", "review"): "source_review",
+    ("source", "board"): "source_board",
+    ("source", "published_on"): "source_day",
+    ("source", "url"): "source_url",
+}
+MESSAGES = {
+    "title": "Enter a title of up to 300 characters",
+    "summary": "Enter a summary",
+    "learning_points": "Enter between 1 and 30 learning points, one a line",
+    "source_review": "Enter the name of the review, like Child R",
+    "source_board": "Enter the board or partnership that published the review",
+    "source_day": "Enter the date the review was published as a real date, like 14 3 2025",
+    "source_url": "Enter the review's web address, starting with https://",
+    "audience": "Choose who may read the brief",
+    "change_note": "Say what changed: subscribers will read it",
+    "themes": "Choose themes from the list",
+}
+LEGENDS = {"themes": "Themes", "agencies": "Agencies", "boroughs": "Boroughs"}
+
+
+@dataclass
+class EditorForm:
+    """What the publisher typed, kept as typed so that the form re-renders unchanged."""
+
+    title: str = ""
+    summary: str = ""
+    learning_points: str = ""
+    source_review: str = ""
+    source_board: str = ""
+    source_day: str = ""
+    source_month: str = ""
+    source_year: str = ""
+    source_url: str = ""
+    audience: str = "public"
+    significant: bool = False
+    change_note: str = ""
+    chosen: dict[Facet, list[str]] = field(default_factory=lambda: {f: [] for f in FACETS})
+    # The suggestions the publisher saw ("facet:code"), so that a removal is remembered.
+    suggested: set[str] = field(default_factory=set)
+    reviewed: bool = False
+
+    @classmethod
+    def parse(cls, form: Any) -> EditorForm:
+        text = {name: str(form.get(name, "")).strip() for name in _TEXT_FIELDS}
+        return cls(
+            **text,
+            audience=str(form.get("audience", "public")),
+            significant=form.get("significant") == "yes",
+            chosen={facet: list(dict.fromkeys(form.getall(facet, []))) for facet in FACETS},
+            suggested=set(str(form.get("suggested", "")).split()),
+            reviewed=form.get("reviewed") == "yes",
+        )
+
+    @classmethod
+    def of(cls, brief: Brief) -> EditorForm:
+        day = brief.source_published_on
+        return cls(
+            title=brief.title,
+            summary=brief.summary,
+            learning_points="\n".join(brief.learning_points),
+            source_review=brief.source_review,
+            source_board=brief.source_board,
+            source_day=str(day.day) if day else "",
+            source_month=str(day.month) if day else "",
+            source_year=str(day.year) if day else "",
+            source_url=brief.source_url or "",
+            audience=brief.audience,
+            chosen={facet: brief.codes(facet) for facet in FACETS},
+            reviewed=True,
+        )
+
+    def points(self) -> list[str]:
+        return [line.strip() for line in self.learning_points.splitlines() if line.strip()]
+
+    def text(self) -> str:
+        return brief_text(self.title, self.summary, self.points())
+
+    def fields(self) -> dict[str, Any]:
+        """The brief's fields for BriefCreate or BriefUpdate (the date checked separately)."""
+        return {
+            "title": self.title,
+            "summary": self.summary,
+            "learning_points": self.points(),
+            "source": {
+                "review": self.source_review,
+                "board": self.source_board,
+                "published_on": self.published_on(),
+                "url": self.source_url or None,
+            },
+            "audience": self.audience,
+        }
+
+    def published_on(self) -> dt.date | str | None:
+        """The date, or a string the schema refuses (so the error lands on the date field)."""
+        parts = (self.source_day, self.source_month, self.source_year)
+        if not any(parts):
+            return None
+        try:
+            return dt.date(int(parts[2]), int(parts[1]), int(parts[0]))
+        except ValueError:
+            return "invalid"
+
+    def take_suggestions(self, suggestions: TagSuggestions) -> None:
+        """Tick the new suggestions; keep the publisher's removals and own additions."""
+        ticked = {f"{facet}:{code}" for facet in FACETS for code in self.chosen[facet]}
+        removed = self.suggested - ticked
+        for facet in FACETS:
+            for code in suggestions.codes(facet):
+                if f"{facet}:{code}" not in removed and code not in self.chosen[facet]:
+                    self.chosen[facet].append(code)
+        self.suggested = {f"{f}:{c}" for f in FACETS for c in suggestions.codes(f)}
+        self.reviewed = True
+
+    def facets_for_create(self, suggestions: TagSuggestions) -> dict[str, list[str] | None]:
+        """None where the publisher left the tagger's choice alone."""
+        if not self.reviewed:
+            return {f: (self.chosen[f] or None) for f in FACETS}
+        return {
+            f: None if set(self.chosen[f]) == set(suggestions.codes(f)) else self.chosen[f]
+            for f in FACETS
+        }
+
+    def facets_for_update(self, brief: Brief) -> dict[str, list[str] | None]:
+        owned = set(brief.publisher_facets or [])
+        return {
+            f: None
+            if f not in owned and set(self.chosen[f]) == set(brief.codes(f))
+            else self.chosen[f]
+            for f in FACETS
+        }
+
+
+_TEXT_FIELDS = [
+    "title",
+    "summary",
+    "learning_points",
+    "source_review",
+    "source_board",
+    "source_day",
+    "source_month",
+    "source_year",
+    "source_url",
+    "change_note",
+]
+
+
+def form_errors(exc: ValidationError) -> dict[str, str]:
+    """Field id -> the message the error summary links to it."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        loc = tuple(str(part) for part in error["loc"])
+        pair = (loc[0], loc[1]) if len(loc) > 1 else ("", "")
+        name = FIELD_OF.get(pair, loc[0] if loc else "change_note")
+        if name in FACETS:
+            name = "themes"
+        errors.setdefault(name, MESSAGES.get(name, "Check this field"))
+    return errors
+
+
+@dataclass(frozen=True)
+class TagRow:
+    code: str
+    label: str
+    checked: bool
+    evidence: list[str]
+
+
+def tag_rows(
+    form: EditorForm, suggestions: TagSuggestions, taxonomy: Taxonomy
+) -> list[dict[str, Any]]:
+    """Per facet: the suggested terms first, with their evidence, then every other term."""
+    facets = []
+    for facet in FACETS:
+        found = {tag.code: [e.text for e in tag.evidence] for tag in getattr(suggestions, facet)}
+        rows = [
+            TagRow(t.code, t.label, t.code in form.chosen[facet], found.get(t.code, []))
+            for t in taxonomy.terms(facet)
+        ]
+        facets.append(
+            {
+                "name": facet,
+                "legend": LEGENDS[facet],
+                "suggested": [r for r in rows if r.code in found],
+                "others": [r for r in rows if r.code not in found],
+            }
+        )
+    return facets
+
+
+def highlighted(text: str, suggestions: TagSuggestions) -> list[list[tuple[str, bool]]]:
+    """The analysed text as paragraphs of (text, marked) pieces: the evidence is marked."""
+    marked = [False] * len(text)
+    for facet in FACETS:
+        for tag in getattr(suggestions, facet):
+            for evidence in tag.evidence:
+                marked[evidence.start : evidence.end] = [True] * (evidence.end - evidence.start)
+    paragraphs, offset = [], 0
+    for line in text.split("\n"):
+        pairs = zip(line, marked[offset : offset + len(line)], strict=True)
+        pieces = [
+            ("".join(ch for ch, _ in group), flag) for flag, group in groupby(pairs, key=_flag)
+        ]
+        offset += len(line) + 1
+        if line.strip():
+            paragraphs.append(pieces)
+    return paragraphs
+
+
+def _flag(pair: tuple[str, bool]) -> bool:
+    return pair[1]
+
+
+def suggest(tagger: Tagger, form: EditorForm) -> TagSuggestions:
+    text = form.text()
+    return tagger.tag(text) if text.strip() else TagSuggestions()
