@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
 
+from service.mail import mime
 from service.settings import Settings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -57,10 +56,9 @@ class Composer:
         self.host = urlsplit(base_url).hostname or "localhost"
         self._kinds = _compile(templates)
         # Parsing a header is a good part of the cost of a message; these never change.
-        make = policy.SMTP.header_factory
-        self._from = make("From", mail_from)
-        self._list_id = make("List-Id", f"{LIST_NAME} <learning.{self.host}>")
-        self._one_click = make("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+        self._from = mime.header("From", mail_from)
+        self._list_id = mime.header("List-Id", f"{LIST_NAME} <learning.{self.host}>")
+        self._one_click = mime.header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Composer:
@@ -89,21 +87,20 @@ class Composer:
         values = {**context, "base_url": self.base_url, "unsubscribe_url": unsubscribe_url}
         subject = subject_t.render(values).strip()
         _refuse_line_breaks("Subject", subject)
-        message = EmailMessage(policy=policy.SMTP)
-        message["From"] = self._from
-        message["To"] = recipient
-        message["Subject"] = subject
-        message["Date"] = format_datetime(now)
-        message["Message-ID"] = make_msgid(domain=self.host)
-        message["List-Id"] = self._list_id
-        # Tells out-of-office responders not to answer (RFC 3834).
-        message["Auto-Submitted"] = "auto-generated"
+        headers = [
+            self._from,
+            mime.header("To", recipient),
+            mime.header("Subject", subject),
+            mime.header("Date", format_datetime(now)),
+            mime.header("Message-ID", make_msgid(domain=self.host)),
+            self._list_id,
+            # Tells out-of-office responders not to answer (RFC 3834).
+            b"Auto-Submitted: auto-generated\r\n",
+        ]
         if unsubscribe_url is not None:
-            message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-            message["List-Unsubscribe-Post"] = self._one_click
-        message.set_content(text_t.render(values))
-        message.add_alternative(html_t.render(values), subtype="html")
-        return Composed(recipient=recipient, subject=subject, message=message.as_bytes())
+            headers += [mime.header("List-Unsubscribe", f"<{unsubscribe_url}>"), self._one_click]
+        body = mime.assemble(headers, text_t.render(values), html_t.render(values))
+        return Composed(recipient=recipient, subject=subject, message=body)
 
 
 def _compile(folder: Path) -> dict[str, tuple[Template, Template, Template]]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
+
+from service.tagging.scan import lowercase_stands_in
 
 _WINDOW = 160
 _MAX_GAP_WORDS = 8
-
+# How much of the window before a mention is searched first for the start of its clause.
+_TAIL = 48
 
 
 def _led_by_letters(words: Iterable[str], ignore_case: bool) -> list[str]:
@@ -83,27 +86,49 @@ _POST_CUE = re.compile(
 
 
 # Every cue contains one of these words; most mentions have none near them and stop here.
-_CUE_WORDS = "no not nor neither nothing never without denied denies deny absence ruled"
-_CUE_WORD = re.compile(
-    "|".join([r"n['\u2019]t\b", *_led_by_letters(_CUE_WORDS.split(), ignore_case=False)])
+CUE_WORDS = (
+    "no",
+    "not",
+    "nor",
+    "neither",
+    "nothing",
+    "never",
+    "without",
+    "denied",
+    "denies",
+    "deny",
+    "absence",
+    "ruled",
 )
-_CUE_AT_END = re.compile(f"(?:{_CUE_WORD.pattern})\\Z")
+_CUE_WORD = re.compile("|".join([r"n['\u2019]t\b", *_led_by_letters(CUE_WORDS, ignore_case=False)]))
+_LONGEST_CUE = max(len(word) for word in CUE_WORDS)
+# The whole cue words of _CUE_WORD on their own, and "n't", found by its rarer apostrophe.
+_CUE_WORDS_ONLY = re.compile("|".join(_led_by_letters(CUE_WORDS, ignore_case=False)))
+_CONTRACTION = re.compile(r"['\u2019](?<=n.)t\b")
 
 
 def is_negated(text: str, start: int, end: int) -> bool:
     """Whether the mention text[start:end] sits in the scope of a negation cue."""
     if not _CUE_WORD.search(text[max(0, start - _WINDOW) : end + _WINDOW].lower()):
         return False
-    return _in_scope(text, start, end)
+    return _negated_before(text, start) or _negated_after(text, end)
 
 
 class Negations:
-    """is_negated for the mentions of one text, finding its cue words once for all of them."""
+    """is_negated for the mentions of one text, finding its cue words once for all of them.
 
-    def __init__(self, text: str, lowered: str) -> None:
+    Every cue pattern contains a cue word, in the lowercased text as much as in the slice
+    that is_negated searches: a clause without one needs no further look. (The slice can also
+    show a cue cut from a longer word at its start, "ab|no", which is checked apart.)
+    """
+
+    def __init__(
+        self, text: str, lowered: str, cue_words: list[tuple[int, int]] | None = None
+    ) -> None:
+        """cue_words: the spans of the whole CUE_WORDS in lowered, if already found."""
         self.text = text
-        # Offsets in the lowercased text hold for the text only if no character grew.
-        self._lowered = lowered if len(lowered) == len(text) else None
+        self._lowered = lowered if lowercase_stands_in(text, lowered) else None
+        self._cue_words = cue_words
         self._cues: tuple[list[int], list[int]] | None = None
 
     def is_negated(self, start: int, end: int) -> bool:
@@ -112,39 +137,49 @@ class Negations:
         if lowered is None:
             return is_negated(self.text, start, end)
         low, high = max(0, start - _WINDOW), min(len(lowered), end + _WINDOW)
-        return self._cue_between(lowered, low, high) and _in_scope(self.text, start, end)
+        cut_cue = _CUE_WORD.match(lowered[low : min(start, low + _LONGEST_CUE + 1)])
+        if (cut_cue or self._cue_within(lowered, low, start)) and _negated_before(self.text, start):
+            return True
+        return self._cue_within(lowered, end, high) and _negated_after(self.text, end)
 
-    def _cue_between(self, lowered: str, low: int, high: int) -> bool:
-        """Whether _CUE_WORD matches in lowered[low:high], as is_negated searches it."""
+    def _cue_within(self, lowered: str, low: int, high: int) -> bool:
+        """Whether a cue word of the lowercased text lies within lowered[low:high]."""
         if self._cues is None:
-            found = list(_CUE_WORD.finditer(lowered))
-            self._cues = [m.start() for m in found], [m.end() for m in found]
+            self._cues = _cue_spans(lowered, self._cue_words)
         starts, ends = self._cues
         # Cue words cannot overlap, so the first one from low is the one to end soonest.
         first = bisect.bisect_left(starts, low)
-        if first < len(starts) and ends[first] <= high:
-            return True
-        # A cut word at either edge can look like a whole cue in the slice: "ab|no|w" -> "no".
-        # Cues are at most seven characters, so eight at each edge show every such case.
-        head = lowered[low : min(high, low + 8)]
-        tail = lowered[max(low, high - 8) : high]
-        return _CUE_WORD.match(head) is not None or _CUE_AT_END.search(tail) is not None
+        return first < len(starts) and ends[first] <= high
 
 
-def _in_scope(text: str, start: int, end: int) -> bool:
+def _cue_spans(lowered: str, words: list[tuple[int, int]] | None) -> tuple[list[int], list[int]]:
+    """Starts and ends of _CUE_WORD.finditer(lowered): cue words cannot overlap, so all."""
+    if words is None:
+        words = [match.span() for match in _CUE_WORDS_ONLY.finditer(lowered)]
+    contractions = [(match.start() - 1, match.end()) for match in _CONTRACTION.finditer(lowered)]
+    found = sorted([*words, *contractions])
+    return [start for start, _ in found], [end for _, end in found]
+
+
+def _negated_before(text: str, start: int) -> bool:
     before = _clause_before(text, start)
-    after = _clause_after(text, end)
     if _NEAR_CUE.search(before):
         return True
     cue = _last(_STRONG_CUE.finditer(before))
-    if cue is not None and len(before[cue.end() :].split()) <= _MAX_GAP_WORDS:
-        return True
-    return _POST_CUE.search(after) is not None
+    return cue is not None and len(before[cue.end() :].split()) <= _MAX_GAP_WORDS
+
+
+def _negated_after(text: str, end: int) -> bool:
+    return _POST_CUE.search(_clause_after(text, end)) is not None
 
 
 def _clause_before(text: str, start: int) -> str:
     window = text[max(0, start - _WINDOW) : start]
-    last = _last(_BOUNDARY.finditer(window))
+    # Where matches overlap, the later one ends where the earlier does (a run of blank lines,
+    # ", but"), so the last end is the same when the search starts late; most clauses are
+    # short, and a search of the window's tail usually finds it.
+    tail = max(0, len(window) - _TAIL)
+    last = _last(_BOUNDARY.finditer(window, tail)) or _last(_BOUNDARY.finditer(window))
     return window[last.end() :] if last is not None else window
 
 
@@ -155,7 +190,6 @@ def _clause_after(text: str, end: int) -> str:
 
 
 def _last(matches: Iterator[re.Match[str]]) -> re.Match[str] | None:
-    found = None
-    for found in matches:  # noqa: B007 - the loop only walks to the last match
-        pass
-    return found
+    # A one-item deque keeps the last match without a Python loop over all of them.
+    last = deque(matches, maxlen=1)
+    return last[0] if last else None

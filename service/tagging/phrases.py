@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 # Optional parts are written "(?:x|)", not "(?:x)?": the same matches, tried in the same
 # order, but Python's regex engine runs a branch several times faster than a repeat.
+
 # A space between words: any run of whitespace (hard-wrapped PDF text) or a dash with or
 # without spaces round it ("non-engagement", "co- located").
 _SPACE = r"(?:\s*[-\u2010\u2011\u2013\u2014]\s*|\s+)"
@@ -148,8 +149,11 @@ def start_atoms(phrase: str) -> tuple[str, ...]:
     atoms = [_LOOSE.get(atom, atom) for atom in _word_atoms(tokens[0])]
     if len(tokens) == 1:
         return (*atoms, r"(?!\w)")
-    second = "" if OPTIONAL_PART.fullmatch(tokens[1]) else _plain_start(tokens[1])
-    return (*atoms, _LOOSE[_SPACE], *(re.escape(ch) for ch in second[:3]))
+    if OPTIONAL_PART.fullmatch(tokens[1]):
+        # The optional word may be the last one, and then no space need follow.
+        return tuple(atoms)
+    second = _plain_start(tokens[1])[:3]
+    return (*atoms, _LOOSE[_SPACE], *(re.escape(ch) for ch in second))
 
 
 def _plain_start(word: str) -> str:

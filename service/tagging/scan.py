@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from service.tagging.phrases import OPTIONAL_PART, start_atoms
 
-# Ignoring case, "ı" matches "i" and "ſ" matches "s", but both lowercase to themselves, so the
-# lowercased text would hide those matches from the loose pattern.
+# Ignoring case, dotless i (U+0131) matches "i" and long s (U+017F) matches "s", but both
+# lowercase to themselves, so the lowercased text would hide those matches.
 _FOLDS_NOT_LOWERED = ("\u0131", "\u017f")
 
 _Tree = dict[str, "_Tree"]
@@ -23,10 +24,26 @@ _Tree = dict[str, "_Tree"]
 _END = ""
 
 
-class StartFinder:
-    """The offsets at which any of the phrases may match: a superset of the real ones."""
+def lowercase_stands_in(text: str, lowered: str) -> bool:
+    """Whether a case-blind ASCII pattern finds the same places in lowered as in text."""
+    # "İ" lowercases to two characters, which would shift every later offset.
+    return len(lowered) == len(text) and not any(ch in text for ch in _FOLDS_NOT_LOWERED)
 
-    def __init__(self, sources: Iterable[str]) -> None:
+
+class Scan(NamedTuple):
+    starts: list[int]
+    """Offsets at which a phrase may match: every one where one does, and some more."""
+    marks: list[tuple[int, int]]
+    """Spans of the marked words."""
+
+
+class StartFinder:
+    """Where any of the phrases may match, and where given (lowercase) words stand whole.
+
+    The words come at little cost in the same pass (the negation cue words, for one).
+    """
+
+    def __init__(self, sources: Iterable[str], marked_words: Iterable[str]) -> None:
         lowered = {source.removeprefix("!").lower() for source in sources}
         # The reasoning above holds for ASCII phrases; others take the exact, slower way.
         self._usable = all(source.isascii() for source in lowered)
@@ -36,18 +53,23 @@ class StartFinder:
                 _add(tree, start_atoms(variant))
         # Any character but a lowercase ASCII word character may come before a word: a wider
         # net than \W (the caller checks the word start), and a much cheaper test.
-        self._pattern = re.compile(f"[^a-z0-9_](?={_regex(tree)})")
+        # A marked word's offset is reported as a phrase start too, which is only a wider net.
+        mark = rf"(?=({_by_first_letter(marked_words)})\b)(?<!\w)"
+        self._pattern = re.compile(f"[^a-z0-9_](?:{mark}|(?={_regex(tree)}))")
 
-    def starts(self, text: str, lowered: str) -> list[int] | None:
-        """Candidate offsets, or None when the lowercased text cannot stand in for the text."""
-        # "İ" lowercases to two characters, which would shift every later offset.
-        if not self._usable or len(lowered) != len(text):
+    def scan(self, text: str, lowered: str) -> Scan | None:
+        """Candidates and marks, or None when the lowercased text cannot stand in for text."""
+        if not self._usable or not lowercase_stands_in(text, lowered):
             return None
-        if any(ch in text for ch in _FOLDS_NOT_LOWERED):
-            return None
+        starts: list[int] = []
+        marks: list[tuple[int, int]] = []
         # The leading space stands for the start of the text: each match is the character
         # before a candidate, at the candidate's offset in the unpadded text.
-        return [match.start() for match in self._pattern.finditer(" " + lowered)]
+        for match in self._pattern.finditer(" " + lowered):
+            starts.append(match.start())
+            if match.start(1) >= 0:
+                marks.append((match.start(1) - 1, match.end(1) - 1))
+        return Scan(starts, marks)
 
 
 def _add(tree: _Tree, atoms: tuple[str, ...]) -> None:
@@ -74,6 +96,14 @@ def _regex(tree: _Tree) -> str:
         rest = _regex(child)
         branches.append("".join(path) + (f"(?:{rest})" if rest else ""))
     return "|".join(branches)
+
+
+def _by_first_letter(words: Iterable[str]) -> str:
+    """The words as alternatives grouped by first letter, which the engine skips at one test."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        groups.setdefault(word[0], []).append(re.escape(word[1:]))
+    return "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items())
 
 
 def _variants(source: str) -> list[str]:

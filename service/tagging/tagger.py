@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from service.tagging.models import TagSuggestions
-from service.tagging.negation import Negations
+from service.tagging.negation import CUE_WORDS, Negations
 from service.tagging.phrases import KEY_LENGTH, Phrase, alternation
-from service.tagging.scan import StartFinder
+from service.tagging.scan import Scan, StartFinder
 from service.taxonomy import FACETS, Facet, Taxonomy
 
 MAX_EVIDENCE = 5
@@ -49,10 +49,14 @@ class _PhraseIndex:
                 for key in phrase.index_keys():
                     self._index[key].append((facet, phrase))
         self._cache: dict[str, list[_Candidate]] = {}
-        self._finder = StartFinder(p.source for group in phrases.values() for p in group)
+        sources = (p.source for group in phrases.values() for p in group)
+        self._finder = StartFinder(sources, marked_words=CUE_WORDS)
         self._patterns: dict[tuple[Facet, frozenset[Phrase]], _Candidate] = {}
 
-    def matches(self, text: str, lowered: str) -> dict[Facet, list[_Match]]:
+    def scan(self, text: str, lowered: str) -> Scan | None:
+        return self._finder.scan(text, lowered)
+
+    def matches(self, text: str, scan: Scan | None) -> dict[Facet, list[_Match]]:
         """Per facet, the unblocked matches; of overlapping ones the longest (then first) wins.
 
         A facet has one pattern per word, so at most one of its matches starts at an offset,
@@ -61,7 +65,9 @@ class _PhraseIndex:
         """
         kept: dict[Facet, list[_Match]] = {facet: [] for facet in FACETS}
         reach = dict.fromkeys(FACETS, 0)
-        for at in self._starts(text, lowered):
+        # Without a scan (see StartFinder.scan) every word is tried.
+        starts = scan.starts if scan else [word.start() for word in _WORD.finditer(text)]
+        for at in starts:
             # A start after a non-ASCII letter is inside a word; the phrase patterns begin
             # with (?<!\w) and reject it.
             word = _WORD.match(text, at)
@@ -79,11 +85,6 @@ class _PhraseIndex:
                     phrase = candidate.phrases[hit.lastindex - 1]
                     kept[candidate.facet].append(_Match(at, hit.end(), phrase))
         return {facet: [m for m in found if not m.phrase.blocker] for facet, found in kept.items()}
-
-    def _starts(self, text: str, lowered: str) -> list[int]:
-        """The offsets worth trying: the start finder's, or else every word's."""
-        starts = self._finder.starts(text, lowered)
-        return starts if starts is not None else [w.start() for w in _WORD.finditer(text)]
 
     def _candidates(self, word: str) -> list[_Candidate]:
         """The patterns that may match at this word, remembered per distinct word."""
@@ -132,8 +133,9 @@ class Tagger:
     def tag(self, text: str) -> TagSuggestions:
         """Tags sorted by code; evidence sorted by offset, at most MAX_EVIDENCE per tag."""
         lowered = text.lower()
-        matches = self._index.matches(text, lowered)
-        negations = Negations(text, lowered)
+        scan = self._index.scan(text, lowered)
+        matches = self._index.matches(text, scan)
+        negations = Negations(text, lowered, scan.marks if scan else None)
         found = {facet: self._tag_facet(facet, negations, matches[facet]) for facet in FACETS}
         # One validation of the whole result is much cheaper than building each model.
         return TagSuggestions.model_validate(found)
@@ -142,18 +144,22 @@ class Tagger:
         self, facet: Facet, negations: Negations, matches: list[_Match]
     ) -> list[dict[str, Any]]:
         evidence: dict[str, list[dict[str, Any]]] = {}
+        # Codes with all their evidence need no more, nor the costly negation check.
+        full: set[str] = set()
         negatable = self._negatable[facet]
         text = negations.text
         for start, end, phrase in matches:
-            codes = [c for c in phrase.codes if len(evidence.get(c, ())) < MAX_EVIDENCE]
-            # Codes with all their evidence need no more, nor the costly negation check.
-            if not codes:
+            if full.issuperset(phrase.codes):
                 continue
+            codes = [c for c in phrase.codes if c not in full]
             if not negatable.isdisjoint(codes) and negations.is_negated(start, end):
                 codes = [c for c in codes if c not in negatable]
             span = {"text": text[start:end], "start": start, "end": end}
             for code in codes:
-                evidence.setdefault(code, []).append(span)
+                spans = evidence.setdefault(code, [])
+                spans.append(span)
+                if len(spans) == MAX_EVIDENCE:
+                    full.add(code)
         label = self._taxonomy.get
         return [
             {"code": code, "label": label(facet, code).label, "evidence": spans}
