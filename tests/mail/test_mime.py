@@ -17,7 +17,12 @@ def parse(raw: bytes) -> EmailMessage:
 
 @pytest.mark.parametrize(
     "subject",
-    ["Plain", "A long plain subject " * 6, "Learning \u2013 \u201cquoted\u201d \U0001f476 \u200frtl \u202ex \u00e9" * 3, "= ?utf-8?q?x?="],
+    [
+        "Plain",
+        "A long plain subject " * 6,
+        "Learning \u2013 \u201cquoted\u201d \U0001f476 \u200frtl \u202ex \u00e9" * 3,
+        "= ?utf-8?q?x?=",
+    ],
 )
 def test_headers_round_trip_and_stay_within_line_limits(subject: str) -> None:
     raw = mime.assemble([mime.header("Subject", subject)], "text", "<p>html</p>")
