@@ -140,7 +140,9 @@ def reasons(
     return found
 
 
-async def chosen_filters(session: AsyncSession, ids: Sequence[int]) -> dict[int, dict[Facet, set[str]]]:
+async def chosen_filters(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[int, dict[Facet, set[str]]]:
     """Each person's chosen codes, fetched in chunks rather than a query per person."""
     found: dict[int, dict[Facet, set[str]]] = {}
     for start in range(0, len(ids), CODES_CHUNK):
