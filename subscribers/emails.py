@@ -15,7 +15,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.mail.compose import Composer
-from service.mail.models import MailMessage, MailSuppression
+from service.mail.models import MailMessage, MailStatus, MailSuppression
 from service.mail.service import Outgoing, enqueue
 from subscribers.links import Links
 from subscribers.models import Group, Subscriber
@@ -71,6 +71,12 @@ async def _send(
 
 async def forget(session: AsyncSession, email: str) -> None:
     """Erase an address from the mail records, keeping who-got-which-brief counts."""
+    # Unsent mail to the person is never sent: it is failed first, then anonymised with the rest.
+    await session.execute(
+        update(MailMessage)
+        .where(MailMessage.recipient == email, MailMessage.status != MailStatus.sent.value)
+        .values(status=MailStatus.failed.value, leased_until=None, last_error="recipient erased")
+    )
     await session.execute(
         update(MailMessage)
         .where(MailMessage.recipient == email)
