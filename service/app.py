@@ -129,7 +129,7 @@ def registrations(app: web.Application) -> list[Registration]:
     every = frozenset(t.value for t in EventType)
     return [
         Registration(
-            "alerts", frozenset({EventType.published, EventType.updated}), alerts.on_brief
+            "alerts", frozenset({EventType.published, EventType.updated}), chunked=alerts.on_brief
         ),
         Registration("withdrawal-notices", frozenset({EventType.withdrawn}), alerts.on_withdrawn),
         Registration("feeds", every, invalidate_feeds),

@@ -7,12 +7,12 @@ makes a rerun queue nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.briefs.models import Brief, Status
 from service.events.models import Event, EventType
@@ -25,7 +25,9 @@ from subscribers.links import Links
 from subscribers.matching import BriefFacts, Recipient, recipients, widen
 from subscribers.models import ANY, Subscriber, SubscriptionCode
 
+Sessions = async_sessionmaker[AsyncSession]
 CODES_CHUNK = 1000
+ALERT_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -37,23 +39,34 @@ class Alerts:
     taxonomy: Taxonomy
     settings: Settings
 
-    async def on_brief(self, session: AsyncSession, event: Event) -> None:
-        """brief.published and brief.updated: tell every immediate subscriber it concerns."""
-        brief = await session.get(Brief, event.brief_id)
-        if brief is None or brief.status != Status.published:
-            return  # withdrawn before we got to it: there is nothing to announce
-        facts = facts_of(brief)
-        found = await recipients(
-            session,
-            facts,
-            frequency="immediate",
-            taxonomy=self.taxonomy,
-            practitioner_domains=self.settings.practitioner_domains,
-        )
-        filters = await chosen_filters(session, [r.id for r in found if r.personal])
-        update_note = event.payload.get("change_note") if event.type == EventType.updated else None
-        outgoing = [self._alert(brief, event, r, filters.get(r.id, {}), update_note) for r in found]
-        await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
+    async def on_brief(self, sessions: Sessions, event: Event, sent: Callable[[], None]) -> None:
+        """brief.published and brief.updated: tell every immediate subscriber it concerns.
+
+        Alerts are queued in chunks, each committed and handed to the mail worker at once, so
+        the first arrive while the rest are still being written. A retry after a failure
+        repeats nothing: each alert's key names the brief, its revision and the person.
+        """
+        async with sessions() as session:
+            brief = await session.get(Brief, event.brief_id)
+            if brief is None or brief.status != Status.published:
+                return  # withdrawn before we got to it: there is nothing to announce
+            found = await recipients(
+                session,
+                facts_of(brief),
+                frequency="immediate",
+                taxonomy=self.taxonomy,
+                practitioner_domains=self.settings.practitioner_domains,
+            )
+        note = event.payload.get("change_note") if event.type == EventType.updated else None
+        for start in range(0, len(found), ALERT_CHUNK):
+            chunk = found[start : start + ALERT_CHUNK]
+            async with sessions.begin() as session:
+                filters = await chosen_filters(session, [r.id for r in chunk if r.personal])
+                outgoing = [
+                    self._alert(brief, event, r, filters.get(r.id, {}), note) for r in chunk
+                ]
+                await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
+            sent()
 
     def _alert(
         self,

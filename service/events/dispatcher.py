@@ -27,6 +27,10 @@ from service.events.service import CHANNEL
 
 log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
+Sessions = async_sessionmaker[AsyncSession]
+# A handler that commits as it goes (in chunks), so that its effects start sooner; it must
+# be idempotent on its own, since a retry repeats the chunks that had committed.
+ChunkedHandler = Callable[[Sessions, Event, Callable[[], None]], Awaitable[None]]
 MAX_ATTEMPTS = 12
 
 
@@ -34,13 +38,14 @@ MAX_ATTEMPTS = 12
 class Registration:
     name: str
     types: frozenset[str]
-    handler: Handler
+    handler: Handler | None = None
+    chunked: ChunkedHandler | None = None
 
 
 class Dispatcher:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: Sessions,
         clock: Clock,
         registrations: Sequence[Registration],
         *,
@@ -155,15 +160,29 @@ class Dispatcher:
             )
 
     async def _run_handler(self, event_id: int, registration: Registration) -> None:
+        if registration.chunked is not None:
+            async with self.sessions() as session:
+                event = await session.get(Event, event_id)
+            if event is not None and registration.name not in event.handled:
+                if event.type in registration.types:
+                    await registration.chunked(self.sessions, event, self.after)
+                await self._mark(event_id, registration.name)
+            return
         async with self.sessions.begin() as session:
             event = await session.scalar(
                 select(Event).where(Event.id == event_id).with_for_update()
             )
             if event is None or registration.name in event.handled:
                 return
-            if event.type in registration.types:
+            if event.type in registration.types and registration.handler is not None:
                 await registration.handler(session, event)
             event.handled = [*event.handled, registration.name]
+
+    async def _mark(self, event_id: int, name: str) -> None:
+        async with self.sessions.begin() as session:
+            event = await session.get(Event, event_id, with_for_update=True)
+            if event is not None and name not in event.handled:
+                event.handled = [*event.handled, name]
 
     async def _failed(self, event_id: int, error: str) -> None:
         async with self.sessions.begin() as session:

@@ -160,3 +160,32 @@ async def test_an_expired_lease_is_claimed_again(sessions: Any, clock: Clock) ->
     assert await survivor.run_once() == 0
     clock.advance(minutes=3)
     assert await survivor.run_once() == 1 and len(done) == 1
+
+
+async def test_a_chunked_handler_commits_as_it_goes_and_is_retried_whole(
+    sessions: Any, clock: Clock
+) -> None:
+    calls: list[str] = []
+    woken: list[int] = []
+
+    async def chunked(sessions: Any, event: Event, sent: Any) -> None:
+        calls.append(event.type)
+        sent()  # a chunk committed: the mail worker may start on it
+        if len(calls) == 1:
+            raise TimeoutError("the database went away between chunks")
+
+    await events(sessions, (uuid.uuid4(), "brief.published"), clock=clock)
+    dispatcher = Dispatcher(
+        sessions,
+        clock,
+        [Registration("alerts", TYPES, chunked=chunked)],
+        after=lambda: woken.append(1),
+    )
+    await dispatcher.run_once()
+    assert (await rows(sessions))[0].handled == []
+    clock.advance(hours=1)
+    await dispatcher.run_once()
+    event = (await rows(sessions))[0]
+    assert calls == ["brief.published", "brief.published"]
+    assert event.handled == ["alerts"] and event.status == "done"
+    assert len(woken) == 4  # twice by the handler's chunks, once after each attempt
