@@ -7,6 +7,7 @@ import secrets
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -40,8 +41,11 @@ class Settings(BaseSettings):
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+        parts = urlsplit(value)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not local:
+            # Links in emails, one-click unsubscribe (RFC 8058) above all, need https.
+            raise ValueError("must start with https:// (http:// only for 127.0.0.1 or localhost)")
         return value.rstrip("/")
 
     @field_validator("timezone")

@@ -33,3 +33,12 @@ def test_variables_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("LEARNHUB_DAILY_DIGEST_TIME", "25:00")
     with pytest.raises(ValidationError, match="daily_digest_time"):
         Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("url", ["http://intranet.example", "ftp://x.example", "learnhub"])
+def test_the_base_url_must_be_https_except_on_this_machine(url: str) -> None:
+    with pytest.raises(ValidationError, match="must start with https://"):
+        Settings(_env_file=None, base_url=url)  # type: ignore[call-arg]
+    assert Settings(_env_file=None, base_url="http://localhost:8080/").base_url == (  # type: ignore[call-arg]
+        "http://localhost:8080"
+    )
