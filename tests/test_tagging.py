@@ -11,7 +11,7 @@ from service.tagging import MAX_EVIDENCE, Tagger, TagSuggestions, brief_text
 from service.taxonomy import FACETS, Facet, default_taxonomy
 
 SHARED = Path(__file__).parents[2] / "shared"
-SEED = SHARED / "seed" / "child-r-scr-kscb-response.txt"
+SEED = Path(__file__).parent / "data" / "seed" / "child-r-scr-kscb-response.txt"
 GOLD_DEV = SHARED / "gold" / "dev.jsonl"
 OWN = Path(__file__).parent / "data" / "tagging"
 
@@ -42,7 +42,6 @@ def micro_f1(tagger: Tagger, paths: list[Path]) -> dict[Facet, float]:
     }
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="shared seed text not present")
 def test_seed_text(tagger: Tagger) -> None:
     result = tagger.tag(SEED.read_text(encoding="utf-8"))
     themes = {"neglect", "domestic-abuse", "safer-sleep", "exploitation", "non-engagement"}
@@ -194,7 +193,6 @@ def test_abbreviations_names_and_generic_words(
     assert (tag in codes(tagger.tag(text))) is expected
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="shared seed text not present")
 def test_evidence_slices_back_sorted_and_capped(tagger: Tagger) -> None:
     text = SEED.read_text(encoding="utf-8")
     result = tagger.tag(text)
@@ -240,6 +238,6 @@ def test_brief_text_joins_fields_and_offsets_refer_to_it(tagger: Tagger) -> None
 
 
 def test_deterministic_and_empty(tagger: Tagger) -> None:
-    text = SEED.read_text(encoding="utf-8") if SEED.exists() else "Neglect in Wirral."
+    text = SEED.read_text(encoding="utf-8")
     assert tagger.tag(text) == tagger.tag(text)
     assert tagger.tag("") == TagSuggestions(themes=[], agencies=[], boroughs=[])
