@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from service.briefs.models import Brief
 from service.taxonomy import Facet, Taxonomy
-from subscribers.alerts import reasons
+from subscribers.alerts import Tagged, reasons
 from subscribers.matching import Recipient
 
 OTHER = "Other learning"
@@ -44,48 +44,58 @@ def subject(
     return f"Daily learning digest: {count} new {noun}, {period_end.astimezone(zone):%-d %B %Y}"
 
 
+@dataclass(frozen=True)
+class Card:
+    """What a digest shows of a brief, whoever it goes to: worked out once per run."""
+
+    brief: Brief
+    url: str
+    paragraph_html: str
+    paragraph_text: str
+    tagged: Tagged
+    theme_labels: dict[str, str]
+
+    @classmethod
+    def of(cls, brief: Brief, taxonomy: Taxonomy, base_url: str) -> Card:
+        html = _FIRST_PARAGRAPH.search(brief.summary_html)
+        text = brief.summary.strip().split("\n\n", 1)[0]
+        tagged = Tagged.of(brief, taxonomy)
+        return cls(
+            brief=brief,
+            url=f"{base_url}/briefs/{brief.id}",
+            paragraph_html=html.group(0) if html else "",
+            paragraph_text=" ".join(text.split()),
+            tagged=tagged,
+            theme_labels={code: label for code, label, _ in tagged.codes["themes"]},
+        )
+
+
 def sections(
-    briefs: list[Brief],
-    recipient: Recipient,
-    filters: dict[Facet, set[str]],
-    taxonomy: Taxonomy,
-    base_url: str,
-    period_start: datetime,
+    cards: list[Card], recipient: Recipient, filters: dict[Facet, set[str]], period_start: datetime
 ) -> list[Section]:
     """Each brief once, under the first of its themes the person follows (else its first)."""
     grouped: dict[str, list[Item]] = {}
-    for brief in sorted(briefs, key=lambda b: (b.notified_at, b.id), reverse=True):
-        heading = _theme(brief, filters.get("themes", set()), taxonomy)
-        grouped.setdefault(heading, []).append(
-            _item(brief, recipient, filters, taxonomy, base_url, period_start)
-        )
+    for card in sorted(cards, key=lambda c: (c.brief.notified_at, c.brief.id), reverse=True):
+        heading = _theme(card, filters.get("themes", set()))
+        grouped.setdefault(heading, []).append(_item(card, recipient, filters, period_start))
     order = sorted(grouped, key=lambda h: (h == OTHER, h))
     return [Section(heading, grouped[heading]) for heading in order]
 
 
-def _theme(brief: Brief, followed: set[str], taxonomy: Taxonomy) -> str:
-    themes = brief.codes("themes")
-    chosen = [c for c in themes if c in followed] or themes
-    labels = sorted(taxonomy.get("themes", c).label for c in chosen)
-    return labels[0] if labels else OTHER
+def _theme(card: Card, followed: set[str]) -> str:
+    chosen = [c for c in card.theme_labels if c in followed] or list(card.theme_labels)
+    return min((card.theme_labels[c] for c in chosen), default=OTHER)
 
 
 def _item(
-    brief: Brief,
-    recipient: Recipient,
-    filters: dict[Facet, set[str]],
-    taxonomy: Taxonomy,
-    base_url: str,
-    period_start: datetime,
+    card: Card, recipient: Recipient, filters: dict[Facet, set[str]], period_start: datetime
 ) -> Item:
-    html = _FIRST_PARAGRAPH.search(brief.summary_html)
-    text = brief.summary.strip().split("\n\n", 1)[0]
-    published = brief.published_at
+    published = card.brief.published_at
     return Item(
-        brief=brief,
-        url=f"{base_url}/briefs/{brief.id}",
-        paragraph_html=html.group(0) if html else "",
-        paragraph_text=" ".join(text.split()),
-        reasons=reasons(brief, recipient, filters, taxonomy),
+        brief=card.brief,
+        url=card.url,
+        paragraph_html=card.paragraph_html,
+        paragraph_text=card.paragraph_text,
+        reasons=reasons(card.tagged, recipient, filters),
         updated=published is not None and published <= period_start,
     )

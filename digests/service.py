@@ -168,7 +168,7 @@ def email(
             "subject": content.subject(run.frequency, len(briefs), start, run.period_end, zone),
             "frequency": run.frequency,
             "sections": content.sections(
-                briefs, person, filters, digests.taxonomy, digests.settings.base_url, start
+                [plan.cards[b.id] for b in briefs], person, filters, start
             ),
             "manage_url": digests.links.manage(person),
         },

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from digests.content import Card
 from digests.models import DigestRun
 from service.briefs.models import Brief, Status
 from service.mail.models import MailDelivery, MailMessage, MailStatus
@@ -36,6 +37,7 @@ class Plan:
     people: dict[int, Recipient] = field(default_factory=dict)
     matched: dict[int, list[uuid.UUID]] = field(default_factory=dict)
     starts: dict[int, datetime] = field(default_factory=dict)
+    cards: dict[uuid.UUID, Card] = field(default_factory=dict)
 
     def start_of(self, person_id: int) -> datetime:
         return max(self.run.period_start or EPOCH, self.starts.get(person_id, EPOCH))
@@ -88,6 +90,7 @@ async def plan_run(
     if run.period_start is not None:
         query = query.where(Brief.notified_at > run.period_start)
     plan = Plan(run, {b.id: b for b in await session.scalars(query)})
+    plan.cards = {i: Card.of(b, taxonomy, settings.base_url) for i, b in plan.candidates.items()}
     for brief in plan.candidates.values():
         found = await recipients(
             session,

@@ -58,12 +58,13 @@ class Alerts:
                 practitioner_domains=self.settings.practitioner_domains,
             )
         note = event.payload.get("change_note") if event.type == EventType.updated else None
+        tagged = Tagged.of(brief, self.taxonomy)
         for start in range(0, len(found), ALERT_CHUNK):
             chunk = found[start : start + ALERT_CHUNK]
             async with sessions.begin() as session:
                 filters = await chosen_filters(session, [r.id for r in chunk if r.personal])
                 outgoing = [
-                    self._alert(brief, event, r, filters.get(r.id, {}), note) for r in chunk
+                    self._alert(brief, tagged, event, r, filters.get(r.id, {}), note) for r in chunk
                 ]
                 await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
             sent()
@@ -71,6 +72,7 @@ class Alerts:
     def _alert(
         self,
         brief: Brief,
+        tagged: Tagged,
         event: Event,
         recipient: Recipient,
         filters: dict[Facet, set[str]],
@@ -80,7 +82,7 @@ class Alerts:
             "brief": brief,
             "brief_url": f"{self.settings.base_url}/briefs/{brief.id}",
             "change_note": change_note,
-            "reasons": reasons(brief, recipient, filters, self.taxonomy),
+            "reasons": reasons(tagged, recipient, filters),
             "manage_url": self.links.manage(recipient),
         }
         return Outgoing(
@@ -134,17 +136,29 @@ def facts_of(brief: Brief) -> BriefFacts:
     )
 
 
-def reasons(
-    brief: Brief, recipient: Recipient, filters: dict[Facet, set[str]], taxonomy: Taxonomy
-) -> list[str]:
+@dataclass(frozen=True)
+class Tagged:
+    """A brief's tags as matching sees them, worked out once per brief, not once per person:
+    per facet, each code with its label and the filter codes it answers to."""
+
+    codes: dict[Facet, tuple[tuple[str, str, frozenset[str]], ...]]
+
+    @classmethod
+    def of(cls, brief: Brief, taxonomy: Taxonomy) -> Tagged:
+        return cls({
+            facet: tuple((code, taxonomy.get(facet, code).label, widen(taxonomy, facet, [code]))
+                         for code in brief.codes(facet))
+            for facet in FACETS
+        })  # fmt: skip
+
+
+def reasons(tagged: Tagged, recipient: Recipient, filters: dict[Facet, set[str]]) -> list[str]:
     """Why this person got this brief, in words: the tags that matched, and their groups."""
     found = []
     if recipient.personal:
         for facet in FACETS:
             wanted = filters.get(facet, set())
-            for code in brief.codes(facet):
-                if wanted & widen(taxonomy, facet, [code]):
-                    found.append(f"{taxonomy.get(facet, code).label}")
+            found += [label for _, label, answers in tagged.codes[facet] if wanted & answers]
         if not found:
             found.append("you asked for all new learning")
         else:
