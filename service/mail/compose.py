@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,8 +34,15 @@ class Composed:
     message: bytes
 
 
+# Addresses as email-validator stores them: checked by a regex, not by the header parser,
+# which costs ~50 µs an address: 5 s of a 100,000-person digest run.
+_PLAIN_ADDRESS = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+
+
 def normalise_address(address: str) -> str:
     """The bare address, lower-cased; refuses anything that is not exactly one address."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return address
     _refuse_line_breaks("recipient", address)
     try:
         parsed = Address(addr_spec=address.strip())
