@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
+from _common import wait_for  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from tests.briefs_data import brief_body  # noqa: E402
@@ -56,19 +57,6 @@ def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[b
     finally:
         proc.terminate()
         proc.wait(timeout=15)
-
-
-async def wait_for(url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(200):
-            try:
-                async with http.get(url) as response:
-                    if response.status < 500:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    raise SystemExit(f"nothing answered at {url}")
 
 
 async def create_briefs(base: str, token: str, count: int) -> None:
