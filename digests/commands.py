@@ -40,9 +40,10 @@ def _now(value: str | None) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _digests(settings: Settings, sessions: Any) -> Digests:
+def _digests(settings: Settings, sessions: Any, reads: Any = None) -> Digests:
     links = Links(settings.base_url, Tokens(settings.signing_key()))
-    return Digests(sessions, Composer.from_settings(settings), links, default_taxonomy(), settings)
+    composer = Composer.from_settings(settings)
+    return Digests(sessions, composer, links, default_taxonomy(), settings, reads=reads)
 
 
 @digest_group.command("run")
@@ -64,7 +65,9 @@ def run_command(frequency: str, now_text: str | None) -> None:
                     bar.update(done)
 
                 return await run_digest(
-                    _digests(settings, db.sessionmaker(engine)),
+                    _digests(
+                        settings, db.sessionmaker(engine), db.sessionmaker(engine, readonly=True)
+                    ),
                     frequency,
                     period_end,
                     now=now,

@@ -15,6 +15,7 @@ from service.keys import (
     composer_key,
     links_key,
     mail_worker_key,
+    readonly_key,
     sessions_key,
     settings_key,
     tagging_key,
@@ -31,6 +32,7 @@ def digests_of(app: web.Application) -> Digests:
         app[links_key],
         app[tagging_key].taxonomy,
         app[settings_key],
+        reads=app[readonly_key],
     )
 
 

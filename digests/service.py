@@ -39,6 +39,9 @@ class Digests:
     links: Links
     taxonomy: Taxonomy
     settings: Settings
+    # Planning reads for a while; on SQLite a write session would hold the write lock
+    # throughout, and every publication would wait for it.
+    reads: async_sessionmaker[AsyncSession] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ async def run_digest(
         run = await open_run(session, frequency, period_end, now)
     if run.status == RunStatus.done:
         return Summary(frequency, period_end, 0, 0, already_done=True)
-    async with digests.sessions() as session:
+    async with (digests.reads or digests.sessions)() as session:
         plan = await plan_run(session, run, digests.taxonomy, digests.settings)
     people = sorted(plan.people)
     queued = 0
