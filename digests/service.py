@@ -19,8 +19,9 @@ from digests import content
 from digests.models import DigestRecipient, DigestRun, RunStatus
 from digests.window import Plan, plan_run
 from service.briefs.models import Brief
+from service.db import dialect_insert, table_of
 from service.mail.compose import Composer
-from service.mail.service import Outgoing, dialect_insert, enqueue_many, table_of
+from service.mail.service import Outgoing, enqueue_many
 from service.settings import Settings
 from service.taxonomy import Facet, Taxonomy
 from subscribers.alerts import chosen_filters

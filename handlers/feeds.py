@@ -89,10 +89,6 @@ async def serve(request: web.Request, filters: Filters, fmt: Format, self_url: s
     app = request.app
     readonly = app[readonly_key]
 
-    async def version() -> int:
-        async with readonly() as session:
-            return await read_version(session)
-
     async def render_feed() -> RenderedFeed:
         async with readonly() as session:
             return await render_public(
@@ -104,7 +100,9 @@ async def serve(request: web.Request, filters: Filters, fmt: Format, self_url: s
                 self_url=self_url,
             )
 
-    feed = await app[feed_cache_key].get((fmt, self_url), version=version, render=render_feed)
+    feed = await app[feed_cache_key].get(
+        (fmt, self_url), version=lambda: _version(app), render=render_feed
+    )
     return respond(request, feed)
 
 
@@ -118,10 +116,6 @@ async def group_feed(request: web.Request) -> web.Response:
         raise ApiError(404, "no such feed")
     self_url = f"{app[settings_key].base_url}/feeds/groups/{token}.atom"
 
-    async def version() -> int:
-        async with readonly() as session:
-            return await read_version(session)
-
     async def render_feed() -> RenderedFeed:
         async with readonly() as session:
             return await render_group(
@@ -133,8 +127,15 @@ async def group_feed(request: web.Request) -> web.Response:
             )
 
     # Keyed by the token itself: a rotated token's entry is never served again.
-    feed = await app[feed_cache_key].get(("group", token), version=version, render=render_feed)
+    feed = await app[feed_cache_key].get(
+        ("group", token), version=lambda: _version(app), render=render_feed
+    )
     return respond(request, feed, cache_control=PRIVATE)
+
+
+async def _version(app: web.Application) -> int:
+    async with app[readonly_key]() as session:
+        return await read_version(session)
 
 
 def respond(

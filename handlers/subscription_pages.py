@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.pages import render
 from handlers.subscriptions import limit, mail, subscription_out, wake_mail
+from service.briefs.queries import SINGULAR
 from service.errors import Invalid
 from service.keys import clock_key, readonly_key, sessions_key, tagging_key
 from service.taxonomy import FACETS
@@ -23,7 +24,6 @@ from subscribers.schemas import SubscribeRequest, SubscriptionUpdate
 from subscribers.tokens import Purpose
 
 routes = web.RouteTableDef()
-SINGULAR = {"themes": "theme", "agencies": "agency", "boroughs": "borough"}
 DONE = {
     "saved": "Your changes have been saved.",
     "left": "You have left the group.",

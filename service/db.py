@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -46,6 +47,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def dialect_insert(session: AsyncSession, table: Table) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING, on either supported database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"Learnhub supports PostgreSQL and SQLite, not {dialect}")
+
+
+def table_of(model: type[Any]) -> Table:
+    return cast(Table, model.__table__)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

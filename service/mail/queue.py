@@ -12,9 +12,9 @@ from typing import Any
 from sqlalchemy import Integer, and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import UTCDateTime
+from service.db import UTCDateTime, dialect_insert, table_of
 from service.mail.models import MailMessage, MailStatus, MailSuppression
-from service.mail.service import dialect_insert, suppressed, table_of
+from service.mail.service import suppressed
 
 SUSPEND_AFTER = 3
 M = table_of(MailMessage)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import dialect_insert, table_of
 from service.mail.compose import Composed, Composer, normalise_address
 from service.mail.models import MailDelivery, MailMessage, MailStatus, MailSuppression
 
@@ -165,16 +165,3 @@ async def _insert_deliveries(
     if deliveries:
         insert = dialect_insert(session, table_of(MailDelivery)).on_conflict_do_nothing()
         await session.execute(insert, deliveries)
-
-
-def dialect_insert(session: AsyncSession, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"the mail queue supports PostgreSQL and SQLite, not {dialect}")
-
-
-def table_of(model: type[Any]) -> Table:
-    return cast(Table, model.__table__)
