@@ -55,7 +55,7 @@ def run_command(frequency: str, now_text: str | None) -> None:
     period_end = latest_scheduled(now, frequency, settings)
 
     async def go() -> Any:
-        engine = db.create_engine(settings.database_url)
+        database = db.Database.open(settings.database_url)
         try:
             bar: Any = click.progressbar(length=1, label=f"{frequency} digest", file=sys.stderr)
             with bar:
@@ -65,16 +65,14 @@ def run_command(frequency: str, now_text: str | None) -> None:
                     bar.update(done)
 
                 return await run_digest(
-                    _digests(
-                        settings, db.sessionmaker(engine), db.sessionmaker(engine, readonly=True)
-                    ),
+                    _digests(settings, database.sessions, database.readonly),
                     frequency,
                     period_end,
                     now=now,
                     progress=progress,
                 )
         finally:
-            await engine.dispose()
+            await database.dispose()
 
     summary = run(go())
     when = period_end.astimezone(settings.zone).strftime("%-d %B %Y %H:%M %Z")

@@ -6,7 +6,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.keys import engine_key
+from service.keys import readonly_key
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -15,8 +15,9 @@ async def healthz(_request: web.Request) -> web.Response:
 
 async def readyz(request: web.Request) -> web.Response:
     try:
-        async with request.app[engine_key].connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        # The read pool: on SQLite the write connection may be busy with a long transaction.
+        async with request.app[readonly_key]() as session:
+            await session.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         body = {"status": "unavailable", "database": type(exc).__name__}
         return web.json_response(body, status=503)

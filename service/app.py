@@ -73,12 +73,12 @@ def create_app(
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    engine = db.create_engine(app[settings_key].database_url)
-    app[engine_key] = engine
-    app[sessions_key] = db.sessionmaker(engine)
-    app[readonly_key] = db.sessionmaker(engine, readonly=True)
+    database = db.Database.open(app[settings_key].database_url)
+    app[engine_key] = database.engine
+    app[sessions_key] = database.sessions
+    app[readonly_key] = database.readonly
     yield
-    await engine.dispose()
+    await database.dispose()
 
 
 def _mail(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:

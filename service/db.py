@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -82,6 +83,44 @@ def sessionmaker(
     """Sessions for writing, or (``readonly``) for reading without taking SQLite's write lock."""
     bind = engine.execution_options(learnhub_readonly=True) if readonly else engine
     return async_sessionmaker(bind, expire_on_commit=False)
+
+
+@dataclass
+class Database:
+    """A long-running process's engines: writes through ``sessions``, reads through ``readonly``.
+
+    SQLite lets one connection write at a time. Left to itself, each writer waiting for the
+    lock spins in SQLite's busy handler, which sleeps in growing steps of up to 100 ms, so
+    under concurrent writes most of a request's time was spent asleep with the lock free.
+    Here a process's writers share one connection instead: they queue for it in the pool,
+    first come first served, and each is woken the moment the one before commits. Readers
+    have a pool of their own, and in WAL mode never wait for the writer. (Other processes,
+    a CLI command beside the server, still meet at SQLite's lock.) On PostgreSQL both are
+    one ordinary pool.
+    """
+
+    engine: AsyncEngine
+    reader: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    readonly: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = sessionmaker(self.engine)
+        self.readonly = sessionmaker(self.reader, readonly=True)
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        if not url.startswith("sqlite"):
+            engine = create_engine(url)
+            return cls(engine, engine)
+        # A waiter gives up after as long as SQLite's busy timeout would have let it wait.
+        writer = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
+        return cls(writer, create_engine(url))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.reader is not self.engine:
+            await self.reader.dispose()
 
 
 def _ensure_sqlite_dir(url: str) -> None:
