@@ -32,7 +32,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from service.taxonomy import default_taxonomy  # noqa: E402
-from subscribers.models import ANY, Group, GroupMember, Subscriber, SubscriptionCode  # noqa: E402
+from subscribers import masks  # noqa: E402
+from subscribers.models import Group, GroupMember, Subscriber, SubscriptionCode  # noqa: E402
 
 HOST = "127.0.0.1"
 PRACTITIONER_DOMAINS = ("nhs.net", "police.uk", "gov.uk")
@@ -324,18 +325,22 @@ async def add_subscribers(
     few groups with confirmed members. Returns the subscribers' ids."""
     rng = random.Random(seed)  # noqa: S311  # reproducible data, not secrets
     first = (await session.scalar(select(func.max(Subscriber.id)))) or 0
+    bits = await masks.allocate(
+        session, {"themes": THEMES, "agencies": AGENCIES, "boroughs": BOROUGHS}
+    )
     ids: list[int] = []
     # Ids given here rather than returned: a plain executemany is several times faster.
     for start in range(0, mix.people, 5000):
         chunk = list(range(first + start + 1, first + min(mix.people, start + 5000) + 1))
-        people = [_person(i, mix, rng, now) | {"id": i} for i in chunk]
+        people, codes = [], []
+        for i in chunk:
+            chosen = {facet: list(dict.fromkeys(c)) for facet, c in filters(rng).items()}
+            person = _person(i, mix, rng, now) | {"id": i}
+            for facet, picked in chosen.items():
+                person[f"{facet}_mask"] = masks.mask(bits, facet, picked)
+                codes += [{"subscriber_id": i, "facet": facet, "code": c} for c in picked]
+            people.append(person)
         await session.execute(insert(Subscriber), people)
-        codes = [
-            {"subscriber_id": i, "facet": facet, "code": code}
-            for i in chunk
-            for facet, chosen in filters(rng).items()
-            for code in dict.fromkeys(chosen or [ANY])
-        ]
         await session.execute(insert(SubscriptionCode), codes)
         ids += chunk
     if session.get_bind().dialect.name == "postgresql":

@@ -231,7 +231,8 @@ async def manage(request: web.Request) -> web.Response:
             }
             try:
                 update = SubscriptionUpdate.model_validate(fields)
-                service.update(subscriber, update, taxonomy=app[tagging_key].taxonomy, now=now)
+                taxonomy = app[tagging_key].taxonomy
+                await service.update(session, subscriber, update, taxonomy=taxonomy, now=now)
             except (ValidationError, Invalid) as exc:
                 return _manage(request, subscriber, errors=_form_errors(exc), status=422)
             done = "saved"

@@ -111,7 +111,8 @@ async def change(request: web.Request, body: SubscriptionUpdate) -> Subscription
     app = request.app
     async with app[sessions_key].begin() as session:
         subscriber = await _holder(request, session)
-        service.update(subscriber, body, taxonomy=app[tagging_key].taxonomy, now=app[clock_key]())
+        taxonomy, now = app[tagging_key].taxonomy, app[clock_key]()
+        await service.update(session, subscriber, body, taxonomy=taxonomy, now=now)
         await session.flush()
         return subscription_out(request, subscriber)
 

@@ -34,6 +34,16 @@ async def upgrade(url: str, revision: str = "head") -> None:
         await engine.dispose()
 
 
+async def downgrade(url: str, revision: str) -> None:
+    """Take the database at ``url`` back to ``revision`` (tests of a migration's data)."""
+    engine = db.create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade, alembic_config(url), revision)
+    finally:
+        await engine.dispose()
+
+
 async def is_current(url: str) -> bool:
     """Whether the database at ``url`` has every migration applied."""
     head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
@@ -55,3 +65,8 @@ def _upgrade(connection: Connection, config: Config, revision: str) -> None:
     after = MigrationContext.configure(connection).get_current_revision()
     if before != after:
         log.info("database schema migrated from %s to %s", before or "empty", after)
+
+
+def _downgrade(connection: Connection, config: Config, revision: str) -> None:
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)

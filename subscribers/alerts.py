@@ -23,7 +23,7 @@ from service.settings import Settings
 from service.taxonomy import FACETS, Facet, Taxonomy
 from subscribers.links import Links
 from subscribers.matching import BriefFacts, Recipient, recipients, widen
-from subscribers.models import ANY, Subscriber, SubscriptionCode
+from subscribers.models import Subscriber, SubscriptionCode
 
 Sessions = async_sessionmaker[AsyncSession]
 CODES_CHUNK = 1000
@@ -178,7 +178,6 @@ async def chosen_filters(
                 SubscriptionCode.subscriber_id, SubscriptionCode.facet, SubscriptionCode.code
             ).where(
                 SubscriptionCode.subscriber_id.in_(ids[start : start + CODES_CHUNK]),
-                SubscriptionCode.code != ANY,
             )
         )
         for subscriber_id, facet, code in rows:

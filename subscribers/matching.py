@@ -1,10 +1,9 @@
 """Who should get this brief? One answer for alerts and digests, without a query per person.
 
-Each subscriber's filter is stored as rows (subscriber, facet, code), with ANY in a facet
-they left empty. A brief's codes, widened to their parents (a brief for midwives concerns
-whoever follows "health"), then select matching subscribers per facet with an index range
-scan, and the three facets are intersected in the database. Groups are few: they are
-matched in memory and their confirmed members added.
+A brief's codes, widened to their parents (a brief for midwives concerns whoever follows
+"health"), become one bit mask per facet, and one scan of the subscribers of a frequency
+keeps those whose filter masks meet it (subscribers.masks). Groups are few: they are matched
+in memory and their confirmed members added.
 """
 
 from __future__ import annotations
@@ -13,13 +12,14 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, intersect, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.queries import REGION_WIDE_WHEN_EMPTY
 from service.taxonomy import FACETS, Facet, Taxonomy
+from subscribers import masks
 from subscribers.audience import may_receive
-from subscribers.models import ANY, Group, GroupMember, Personal, Subscriber, SubscriptionCode
+from subscribers.models import Group, GroupMember, Personal, Subscriber
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class BriefFacts:
     codes: dict[Facet, frozenset[str]]
 
 
-@dataclass
+@dataclass(slots=True)
 class Recipient:
     id: int
     email: str
@@ -55,7 +55,7 @@ def widen(taxonomy: Taxonomy, facet: Facet, codes: Iterable[str]) -> frozenset[s
 
 
 def matches(facts: BriefFacts, filters: dict[Facet, list[str]], taxonomy: Taxonomy) -> bool:
-    """The same rule as the SQL below, for one filter held in memory (groups, previews)."""
+    """The rule of the masks below, for one filter held in memory (groups, previews)."""
     for facet in FACETS:
         wanted = filters.get(facet) or []
         if not wanted or _facet_open(facts, facet):
@@ -69,16 +69,16 @@ def _facet_open(facts: BriefFacts, facet: Facet) -> bool:
     return facet in REGION_WIDE_WHEN_EMPTY and not facts.codes[facet]
 
 
-def _personal_ids(facts: BriefFacts, taxonomy: Taxonomy) -> ColumnElement[bool]:
-    selects = [
-        select(SubscriptionCode.subscriber_id).where(
-            SubscriptionCode.facet == facet,
-            SubscriptionCode.code.in_(widen(taxonomy, facet, facts.codes[facet]) | {ANY}),
+def _filters_met(
+    facts: BriefFacts, taxonomy: Taxonomy, bits: masks.Bits
+) -> list[ColumnElement[bool]]:
+    return [
+        masks.shares_a_bit(
+            facet, masks.mask(bits, facet, widen(taxonomy, facet, facts.codes[facet]))
         )
         for facet in FACETS
         if not _facet_open(facts, facet)
     ]
-    return Subscriber.id.in_(intersect(*selects).scalar_subquery())
 
 
 async def recipients(
@@ -91,16 +91,21 @@ async def recipients(
 ) -> list[Recipient]:
     """Everyone who should get this brief at this frequency, each person once."""
     found: dict[int, Recipient] = {}
+    bits = await masks.load(session)
     rows = await session.execute(
         select(Subscriber.id, Subscriber.email, Subscriber.domain, Subscriber.token_version).where(
-            _personal_ids(facts, taxonomy),
+            Subscriber.frequency == frequency,
             Subscriber.status == Personal.active.value,
             Subscriber.paused_at.is_(None),
-            Subscriber.frequency == frequency,
+            *_filters_met(facts, taxonomy, bits),
         )
     )
+    allowed: dict[str, bool] = {}  # per domain: tens of domains among thousands of people
     for subscriber_id, email, domain, version in rows:
-        if may_receive(facts.audience, domain, practitioner_domains):
+        ok = allowed.get(domain)
+        if ok is None:
+            ok = allowed[domain] = may_receive(facts.audience, domain, practitioner_domains)
+        if ok:
             found[subscriber_id] = Recipient(subscriber_id, email, version, personal=True)
     await _add_group_members(session, facts, found, frequency, taxonomy, practitioner_domains)
     return sorted(found.values(), key=lambda r: r.id)

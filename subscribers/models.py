@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, UTCDateTime
-
-# Stored in a facet that the subscriber left empty: "anything", so matching is one lookup.
-ANY = "*"
 
 
 class Frequency(StrEnum):
@@ -33,6 +30,7 @@ class Subscriber(Base):
     """One person, by email address; their own subscription lives on the same row."""
 
     __tablename__ = "subscribers"
+    __table_args__ = (Index("ix_subscribers_matching", "frequency", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -50,6 +48,11 @@ class Subscriber(Base):
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     # At most one confirmation or manage-link email per address per ten minutes.
     last_link_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The filter again, one bit a code (see CodeBit), for matching: 0 is an empty facet.
+    # Written with the codes by subscribers.service.set_filters and nowhere else.
+    themes_mask: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    agencies_mask: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    boroughs_mask: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     codes: Mapped[list[SubscriptionCode]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="SubscriptionCode.code"
@@ -59,11 +62,12 @@ class Subscriber(Base):
     )
 
     def filters(self, facet: str) -> list[str]:
-        return [c.code for c in self.codes if c.facet == facet and c.code != ANY]
+        return [c.code for c in self.codes if c.facet == facet]
 
 
 class SubscriptionCode(Base):
-    """One code of a subscriber's filter; an empty facet is stored as ANY."""
+    """One code of a subscriber's filter: the record of what they chose (an empty facet has
+    no rows). Matching reads the masks on Subscriber instead."""
 
     __tablename__ = "subscription_codes"
     __table_args__ = (Index("ix_subscription_codes_match", "facet", "code", "subscriber_id"),)
@@ -73,6 +77,18 @@ class SubscriptionCode(Base):
     )
     facet: Mapped[str] = mapped_column(String(16), primary_key=True)
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class CodeBit(Base):
+    """The bit that stands for a code in subscribers' masks, given when the code is first
+    chosen and never changed or reused, so the taxonomy file can grow and be reordered."""
+
+    __tablename__ = "code_bits"
+    __table_args__ = (Index("uq_code_bits_facet_bit", "facet", "bit", unique=True),)
+
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bit: Mapped[int] = mapped_column(Integer)
 
 
 class Group(Base):

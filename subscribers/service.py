@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.tags import check_codes
 from service.taxonomy import FACETS, Facet, Taxonomy
-from subscribers import emails
-from subscribers.models import ANY, Counter, Personal, Subscriber, SubscriptionCode
+from subscribers import emails, masks
+from subscribers.models import Counter, Personal, Subscriber, SubscriptionCode
 from subscribers.schemas import SubscribeRequest, SubscriptionUpdate
 from subscribers.tokens import Purpose, TokenProblem
 
@@ -76,7 +76,7 @@ async def request(
         # Nothing reaches the person until they confirm: the request only waits for them.
         subscriber.status = Personal.pending.value
         subscriber.frequency = data.frequency
-        set_filters(subscriber, chosen)
+        await set_filters(session, subscriber, chosen)
     if _recently_linked(subscriber, now):
         return
     subscriber.last_link_sent_at = now
@@ -91,15 +91,24 @@ def _recently_linked(subscriber: Subscriber, now: datetime) -> bool:
     return sent is not None and now - sent < LINK_EVERY
 
 
-def set_filters(subscriber: Subscriber, chosen: Mapping[Facet, list[str] | None]) -> None:
+async def set_filters(
+    session: AsyncSession, subscriber: Subscriber, chosen: Mapping[Facet, list[str] | None]
+) -> None:
+    """Replace the facets given (None keeps a facet as it is): the codes, and their masks."""
     existing = {(c.facet, c.code): c for c in subscriber.codes}
-    wanted: list[SubscriptionCode] = []
+    codes = {
+        facet: subscriber.filters(facet) if given is None else list(dict.fromkeys(given))
+        for facet in FACETS
+        for given in [chosen.get(facet)]
+    }
+    subscriber.codes = [
+        existing.get((facet, code)) or SubscriptionCode(facet=facet, code=code)
+        for facet in FACETS
+        for code in codes[facet]
+    ]
+    bits = await masks.allocate(session, codes)
     for facet in FACETS:
-        given = chosen.get(facet)
-        codes = subscriber.filters(facet) if given is None else list(dict.fromkeys(given))
-        for code in codes or [ANY]:
-            wanted.append(existing.get((facet, code)) or SubscriptionCode(facet=facet, code=code))
-    subscriber.codes = wanted
+        setattr(subscriber, masks.MASK[facet].key, masks.mask(bits, facet, codes[facet]))
 
 
 async def confirm(
@@ -117,12 +126,17 @@ async def confirm(
     return subscriber
 
 
-def update(
-    subscriber: Subscriber, data: SubscriptionUpdate, *, taxonomy: Taxonomy, now: datetime
+async def update(
+    session: AsyncSession,
+    subscriber: Subscriber,
+    data: SubscriptionUpdate,
+    *,
+    taxonomy: Taxonomy,
+    now: datetime,
 ) -> None:
     chosen = {facet: getattr(data, facet) for facet in FACETS}
     check_codes(taxonomy, chosen)
-    set_filters(subscriber, chosen)
+    await set_filters(session, subscriber, chosen)
     if data.frequency is not None:
         subscriber.frequency = data.frequency
     if data.paused is not None:

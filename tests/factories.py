@@ -26,6 +26,6 @@ async def person(
     if status == Personal.active:
         subscriber.confirmed_at = subscriber.consented_at = since
     subscriber.paused_at = since if paused else None
-    set_filters(subscriber, filters)  # type: ignore[arg-type]
+    await set_filters(session, subscriber, filters)  # type: ignore[arg-type]
     await session.flush()
     return subscriber

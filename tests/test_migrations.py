@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
 
+import asyncpg
+import pytest
 from alembic import command
-from sqlalchemy.engine import Connection
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, make_url
 
 from service import db
-from service.migrate import alembic_config
+from service.migrate import alembic_config, downgrade, upgrade
 
 
 def test_models_and_migrations_agree(database_url: str) -> None:
@@ -21,6 +27,80 @@ def test_models_and_migrations_agree(database_url: str) -> None:
         engine = db.create_engine(database_url)
         async with engine.connect() as connection:
             await connection.run_sync(check)
+        await engine.dispose()
+
+    asyncio.run(go())
+
+
+@pytest.fixture
+def scratch_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database beside the suite's, on the same kind of server, dropped after."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    url = make_url(database_url)
+    name = f"{url.database}_scratch_{os.getpid()}"
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(False)
+
+    async def server(statement: str) -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(server(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(False)
+    finally:
+        asyncio.run(server(f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+def test_0006_moves_filters_to_masks_and_back(scratch_url: str) -> None:
+    """Empty facets were "*" rows; 0006 makes them zero masks, and its downgrade puts them back."""
+    codes = "SELECT subscriber_id, facet, code FROM subscription_codes ORDER BY 1, 2, 3"
+    masks = "SELECT id, themes_mask, agencies_mask, boroughs_mask FROM subscribers ORDER BY id"
+
+    async def go() -> None:
+        await upgrade(scratch_url, "0005")
+        engine = db.create_engine(scratch_url)
+        async with engine.begin() as connection:
+            for n, filters in enumerate(
+                [
+                    {"themes": ["neglect", "infants"], "agencies": ["*"], "boroughs": ["*"]},
+                    {"themes": ["*"], "agencies": ["health"], "boroughs": ["wirral", "sefton"]},
+                    {"themes": ["infants"], "agencies": ["*"], "boroughs": ["*"]},
+                ],
+                start=1,
+            ):
+                await connection.execute(
+                    text(
+                        "INSERT INTO subscribers (id, email, domain, created_at, status, "
+                        "frequency, token_version) VALUES (:id, :email, 'nhs.net', "
+                        "CURRENT_TIMESTAMP, 'active', 'weekly', 1)"
+                    ),
+                    {"id": n, "email": f"p{n}@nhs.net"},
+                )
+                for facet, chosen in filters.items():
+                    for code in chosen:
+                        await connection.execute(
+                            text("INSERT INTO subscription_codes VALUES (:id, :facet, :code)"),
+                            {"id": n, "facet": facet, "code": code},
+                        )
+            before = (await connection.execute(text(codes))).all()
+        await upgrade(scratch_url)
+        async with engine.connect() as connection:
+            # Bits in order of the codes: infants 0, neglect 1; health 0; sefton 0, wirral 1.
+            assert (await connection.execute(text(masks))).all() == [
+                (1, 0b11, 0, 0),
+                (2, 0, 0b1, 0b11),
+                (3, 0b01, 0, 0),
+            ]
+            left = (await connection.execute(text(codes))).all()
+            assert [row for row in before if row[2] != "*"] == left
+        await downgrade(scratch_url, "0005")
+        async with engine.connect() as connection:
+            assert (await connection.execute(text(codes))).all() == before
         await engine.dispose()
 
     asyncio.run(go())

@@ -16,9 +16,12 @@ from handlers.console.auth import page, staff_only
 from service.briefs.models import Brief
 from service.keys import readonly_key, tagging_key
 from service.mail.models import MailDelivery, MailMessage, MailStatus
-from subscribers.models import ANY, Personal, Subscriber, SubscriptionCode
+from service.taxonomy import Facet
+from subscribers.masks import MASK
+from subscribers.models import Personal, Subscriber, SubscriptionCode
 
 routes = web.RouteTableDef()
+EVERYTHING = ""  # in by_code's answer: those who left the facet empty
 
 
 def _confirmed() -> list[ColumnElement[bool]]:
@@ -34,15 +37,16 @@ async def by_frequency(session: AsyncSession) -> dict[str, int]:
     return {frequency: count for frequency, count in rows}
 
 
-async def by_code(session: AsyncSession, facet: str) -> dict[str, int]:
-    """Confirmed subscribers per chosen code; ANY counts those who chose the whole facet."""
+async def by_code(session: AsyncSession, facet: Facet) -> dict[str, int]:
+    """Confirmed subscribers per chosen code; EVERYTHING counts those who left the facet empty."""
     rows = await session.execute(
         select(SubscriptionCode.code, func.count())
         .join(Subscriber, Subscriber.id == SubscriptionCode.subscriber_id)
         .where(SubscriptionCode.facet == facet, *_confirmed())
         .group_by(SubscriptionCode.code)
     )
-    return {code: count for code, count in rows}
+    everything = await session.scalar(select(func.count()).where(MASK[facet] == 0, *_confirmed()))
+    return {code: count for code, count in rows} | {EVERYTHING: everything or 0}
 
 
 async def sent_counts(
@@ -81,9 +85,9 @@ async def reach(request: web.Request) -> web.Response:
         "frequencies": [
             (f.capitalize(), frequencies.get(f, 0)) for f in ("immediate", "daily", "weekly")
         ],
-        "agencies": [("All agencies", agencies.get(ANY, 0))]
+        "agencies": [("All agencies", agencies[EVERYTHING])]
         + [(t.label, agencies.get(t.code, 0)) for t in taxonomy.terms("agencies")],
-        "boroughs": [("All of Merseyside", boroughs.get(ANY, 0))]
+        "boroughs": [("All of Merseyside", boroughs[EVERYTHING])]
         + [(t.label, boroughs.get(t.code, 0)) for t in taxonomy.terms("boroughs")],
         "briefs": [(b, sent.get(b.id, 0)) for b in published],
     }

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.taxonomy import default_taxonomy
+from subscribers import masks
 from subscribers.matching import BriefFacts, recipients
 from subscribers.models import Group, GroupMember, Subscriber
+from subscribers.service import set_filters
 from tests import factories
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -122,3 +126,55 @@ async def test_groups_merge_with_personal_subscriptions_each_person_once(
     # The restricted brief reaches the practitioner address through its own subscription and
     # the practitioner group, not through the ordinary group nor to the personal address.
     assert await who(sessions, restricted) == {"both@nhs.net": (True, ["Knowsley MASH"])}
+
+
+async def test_a_changed_filter_is_matched_by_its_new_codes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        changing = await person(session, "changing@nhs.net", themes=["neglect"])
+        await person(session, "any-theme@nhs.net", boroughs=["wirral"])
+    async with sessions.begin() as session:
+        changing = await session.get_one(Subscriber, changing.id)
+        await set_filters(session, changing, {"themes": ["safer-sleep"], "agencies": None})
+    assert set(await who(sessions, facts(themes=["neglect"]))) == {"any-theme@nhs.net"}
+    assert set(await who(sessions, facts(themes=["safer-sleep"]))) == {
+        "changing@nhs.net",
+        "any-theme@nhs.net",
+    }
+    # A code nobody has chosen has no bit yet: only those who left the facet empty match.
+    assert set(await who(sessions, facts(themes=["infants"]))) == {"any-theme@nhs.net"}
+
+
+async def test_a_code_keeps_its_bit_and_a_facet_holds_63_codes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        first = await masks.allocate(session, {"themes": ["neglect", "infants"]})
+    async with sessions.begin() as session:
+        later = await masks.allocate(
+            session, {"themes": ["adoption", "neglect"], "boroughs": ["wirral"]}
+        )
+    assert later[("themes", "neglect")] == first[("themes", "neglect")]
+    assert later[("themes", "infants")] == first[("themes", "infants")]
+    themes = [bit for (facet, _), bit in later.items() if facet == "themes"]
+    assert sorted(themes) == [0, 1, 2]
+    assert later[("boroughs", "wirral")] == 0
+    async with sessions.begin() as session:
+        await masks.allocate(session, {"themes": [f"theme-{n}" for n in range(60)]})
+    with pytest.raises(masks.TooManyCodes, match="themes facet has used all 63 bits"):
+        async with sessions.begin() as session:
+            await masks.allocate(session, {"themes": ["one-too-many"]})
+
+
+async def test_two_transactions_never_give_one_bit_to_two_codes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def choose(code: str) -> None:
+        async with sessions.begin() as session:
+            await masks.allocate(session, {"agencies": [code]})
+
+    await asyncio.gather(*(choose(code) for code in ("police", "housing", "probation", "health")))
+    async with sessions() as session:
+        bits = await masks.load(session)
+    assert sorted(bits.values()) == [0, 1, 2, 3]
