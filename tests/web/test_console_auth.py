@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import timedelta
 
 from aiohttp.test_utils import TestClient
@@ -151,3 +152,17 @@ async def test_roles(web: TestClient, smtp_server: SmtpServer, staff: None) -> N
     await sign_in(web, smtp_server, ADMIN)
     assert (await web.get("/staff/groups")).status == 200
     assert (await web.get("/staff/briefs/new")).status == 200
+
+
+async def test_one_navigation_bar_the_consoles_once_signed_in(
+    web: TestClient, smtp_server: SmtpServer, staff: None
+) -> None:
+    signed_out = await (await web.get("/staff/sign-in")).text()
+    assert signed_out.count('class="govuk-service-navigation__list"') == 1
+    assert 'href="/subscribe"' in signed_out
+    await sign_in(web, smtp_server, PUBLISHER)
+    page = await (await web.get("/staff/reach")).text()
+    assert page.count('class="govuk-service-navigation__list"') == 1
+    assert "staff console" in page
+    current = re.search(r'<a [^>]*href="([^"]+)" aria-current="page"', page)
+    assert current is not None and current.group(1) == "/staff/reach"
