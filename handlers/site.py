@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import nh3
@@ -154,6 +154,31 @@ async def brief_page(request: web.Request) -> web.Response:
         "feed_links": feed_links(base_url, describe(filters, taxonomy), filters),
     }
     return render("site/brief.html", request, context)
+
+
+@routes.get("/taxonomy/{facet}")
+async def taxonomy_page(request: web.Request) -> web.Response:
+    """The codes of a facet: what each covers, its briefs, its feed. Feeds name this page as
+    the scheme of their categories."""
+    facet = cast(Facet, request.match_info["facet"])
+    if facet not in FACETS:
+        raise web.HTTPNotFound()
+    taxonomy = request.app[tagging_key].taxonomy
+    base_url = request.app[settings_key].base_url
+    param = SINGULAR[facet]
+    terms = [
+        {
+            "term": term,
+            "parent": taxonomy.get(facet, term.parent).label if term.parent else None,
+            "briefs_url": "/?" + urlencode([(param, term.code)]),
+            "feed_url": facet_url(base_url, facet, term.code, "atom"),
+            "subscribe_url": "/subscribe?" + urlencode([(param, term.code)]),
+        }
+        for term in taxonomy.terms(facet)
+    ]
+    legend = LEGENDS[facet]
+    context = {"facet": facet, "legend": legend, "terms": terms, "version": taxonomy.version}
+    return render("site/taxonomy.html", request, context)
 
 
 def _public(brief: Brief) -> bool:

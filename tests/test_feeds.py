@@ -292,3 +292,20 @@ async def test_group_feeds_are_private_carry_restricted_learning_and_rotate(
             "message": "no such feed",
             "details": None,
         }
+
+
+async def test_category_schemes_are_pages_listing_their_codes(
+    client: TestClient, publisher: dict[str, str], clock: Clock
+) -> None:
+    await publish(client, publisher, clock, agencies=["health-visiting"])
+    entry = (await fetch(client, "/feeds/briefs.atom")).entries[0]
+    agency = next(t for t in entry.tags if t.scheme.endswith("/agencies"))
+    response = await client.get(agency.scheme.removeprefix(BASE))
+    assert response.status == 200
+    page = await response.text()
+    assert f'id="{agency.term}"' in page
+    assert "Health visiting and school nursing" in page
+    assert "part of Health" in page
+    assert f'href="{BASE}/feeds/agencies/health-visiting.atom"' in page
+    assert 'href="/?agency=health-visiting"' in page
+    assert (await client.get("/taxonomy/colours")).status == 404

@@ -35,6 +35,7 @@ async def test_main_pages_have_no_serious_violations(
         "site-brief": f"/briefs/{brief_id}",
         "site-subscribe": "/subscribe?theme=safer-sleep",
         "site-not-found": "/briefs/00000000-0000-0000-0000-000000000000",
+        "site-taxonomy": "/taxonomy/agencies",
         "console-briefs": "/staff/briefs",
         "console-brief": f"/staff/briefs/{brief_id}",
         "console-editor": f"/staff/briefs/{brief_id}/edit",
