@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
+from aiohttp_remotes import XForwardedStrict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from digests.jobs import schedule as digest_schedule
@@ -52,7 +54,8 @@ def create_app(
     settings: Settings, *, clock: Clock = utcnow, run_workers: bool = True
 ) -> web.Application:
     """The application; ``run_workers=False`` leaves background work to the caller (tests)."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[error_middleware, csrf_middleware])
+    middlewares = [error_middleware, *_proxied(settings), csrf_middleware]
+    app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
     app[settings_key] = settings
     app[clock_key] = clock
     app[feed_cache_key] = FeedCache(clock)
@@ -70,6 +73,16 @@ def create_app(
     setup_metrics(app)
     setup_routes(app, version("learnhub"))
     return app
+
+
+def _proxied(settings: Settings) -> list[Middleware]:
+    """Behind the trusted reverse proxy, the client is the one its X-Forwarded-For names.
+    Any other peer gets a 400 (but the health checks answer it), so a client that reaches
+    the service directly can't choose its own address to dodge the abuse limits."""
+    if not settings.trusted_proxies:
+        return []
+    trusted = [set(settings.trusted_proxies)]  # one hop: the proxy itself
+    return [XForwardedStrict(trusted, white_paths=("/healthz", "/readyz")).middleware]
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import time
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -37,6 +38,9 @@ class Settings(BaseSettings):
     # Where request counts for abuse limits live: per process by default; a shared store
     # such as redis://127.0.0.1:6379 makes the limits hold across several instances.
     rate_limit_storage: str = "memory://"
+    # The reverse proxy in front (addresses or networks): its X-Forwarded-For then names the
+    # client, for the abuse limits. Set, only requests through it are served (and /healthz).
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
 
     @field_validator("base_url")
     @classmethod
@@ -69,6 +73,13 @@ class Settings(BaseSettings):
             value = value.split(",")
         if isinstance(value, list | tuple):
             return tuple(d.strip().lower().lstrip("@.") for d in value if d.strip())
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(ip_network(n.strip()) for n in value.split(",") if n.strip())
         return value
 
     @property

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
 
+from service.app import create_app
+from service.settings import Settings
 from tests.conftest import Clock
 from tests.smtp import SmtpServer
 from tests.subscribers.conftest import link, press_button
@@ -105,3 +108,33 @@ async def test_a_get_on_an_email_link_changes_nothing(
     assert "Subscription confirmed" in await confirmed.text()
     clock.advance(days=1)
     assert (await press_button(web, confirm)).status == 200  # confirming twice is harmless
+
+
+async def test_behind_the_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    aiohttp_client: Any, mail_settings: Settings, clock: Clock, engine: Any
+) -> None:
+    proxied = mail_settings.model_copy(update={"trusted_proxies": (ip_network("127.0.0.1"),)})
+    client = await aiohttp_client(create_app(proxied, clock=clock))
+
+    async def ask(forwarded_for: str, email: str) -> int:
+        headers = {"X-Forwarded-For": forwarded_for}
+        body = {"email": email}
+        return (await client.post("/api/v1/subscriptions", json=body, headers=headers)).status
+
+    answers = [await ask("203.0.113.5", f"person{n}@nhs.net") for n in range(6)]
+    assert answers == [202] * 5 + [429]
+    assert await ask("203.0.113.6", "another@nhs.net") == 202
+
+
+async def test_with_a_trusted_proxy_other_peers_are_refused_but_health_checks_answer(
+    aiohttp_client: Any, mail_settings: Settings, clock: Clock, engine: Any
+) -> None:
+    proxied = mail_settings.model_copy(update={"trusted_proxies": (ip_network("10.0.0.0/8"),)})
+    client = await aiohttp_client(create_app(proxied, clock=clock))
+    headers = {"X-Forwarded-For": "203.0.113.5"}
+    response = await client.post(
+        "/api/v1/subscriptions", json={"email": "a@nhs.net"}, headers=headers
+    )
+    assert response.status == 400
+    assert (await response.json())["error"]["code"] == "bad_request"
+    assert (await client.get("/healthz")).status == 200
