@@ -30,6 +30,15 @@ def test_variables_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.practitioner_domains == ("nhs.net", "merseyside.police.uk")
     assert settings.weekly_digest_day == "fri"
     assert settings.base_url == "https://learning.example.org"
+    monkeypatch.setenv("LEARNHUB_TRUSTED_PROXIES", "10.0.0.5, 192.168.0.0/24")
+    assert [str(n) for n in Settings(_env_file=None).trusted_proxies] == [  # type: ignore[call-arg]
+        "10.0.0.5/32",
+        "192.168.0.0/24",
+    ]
+    monkeypatch.setenv("LEARNHUB_TRUSTED_PROXIES", "proxy.internal")
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    monkeypatch.delenv("LEARNHUB_TRUSTED_PROXIES")
     monkeypatch.setenv("LEARNHUB_DAILY_DIGEST_TIME", "25:00")
     with pytest.raises(ValidationError, match="daily_digest_time"):
         Settings(_env_file=None)  # type: ignore[call-arg]
