@@ -1,11 +1,14 @@
-"""Security headers and request metrics, applied to every response."""
+"""Security headers, request metrics and the client's address behind a trusted proxy."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -27,6 +30,41 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers.setdefault("X-Frame-Options", "DENY")
     if request.app[settings_key].base_url.startswith("https://"):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
+def forwarded_client(trusted: Sequence[IPv4Network | IPv6Network]) -> Middleware:
+    """Behind trusted reverse proxies, the client is the right-most address of
+    X-Forwarded-For that is not one of them (what nginx's real_ip_recursive does); from any
+    other peer the header is ignored, so nobody can pick their own address to dodge the abuse
+    limits. Proxies append to the header, so anything a client wrote there sits to the left.
+    """
+
+    def is_trusted(address: str) -> bool:
+        try:
+            found = ip_address(address)
+        except ValueError:
+            return False
+        return any(found in network for network in trusted)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        client = request.remote
+        if client is None or not is_trusted(client):
+            return await handler(request)
+        hops = [
+            a.strip() for h in request.headers.getall("X-Forwarded-For", []) for a in h.split(",")
+        ]
+        for hop in reversed(hops):
+            try:
+                ip_address(hop)
+            except ValueError:
+                break  # not an address: trust nothing to its left
+            client = hop
+            if not is_trusted(hop):
+                break
+        return await handler(request.clone(remote=client))
+
+    return middleware
 
 
 def setup_metrics(app: web.Application) -> None:

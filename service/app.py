@@ -7,13 +7,12 @@ from importlib.metadata import version
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from aiohttp_remotes import XForwardedStrict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from digests.jobs import schedule as digest_schedule
 from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
-from handlers.middleware import security_headers, setup_metrics
+from handlers.middleware import forwarded_client, security_headers, setup_metrics
 from handlers.pages import setup_pages
 from handlers.routes import setup_routes
 from service import db
@@ -54,7 +53,9 @@ def create_app(
     settings: Settings, *, clock: Clock = utcnow, run_workers: bool = True
 ) -> web.Application:
     """The application; ``run_workers=False`` leaves background work to the caller (tests)."""
-    middlewares = [error_middleware, *_proxied(settings), csrf_middleware]
+    middlewares: list[Middleware] = [error_middleware, csrf_middleware]
+    if settings.trusted_proxies:
+        middlewares.insert(0, forwarded_client(settings.trusted_proxies))
     app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
     app[settings_key] = settings
     app[clock_key] = clock
@@ -73,16 +74,6 @@ def create_app(
     setup_metrics(app)
     setup_routes(app, version("learnhub"))
     return app
-
-
-def _proxied(settings: Settings) -> list[Middleware]:
-    """Behind the trusted reverse proxy, the client is the one its X-Forwarded-For names.
-    Any other peer gets a 400 (but the health checks answer it), so a client that reaches
-    the service directly can't choose its own address to dodge the abuse limits."""
-    if not settings.trusted_proxies:
-        return []
-    trusted = [set(settings.trusted_proxies)]  # one hop: the proxy itself
-    return [XForwardedStrict(trusted, white_paths=("/healthz", "/readyz")).middleware]
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:

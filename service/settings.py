@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     # Where request counts for abuse limits live: per process by default; a shared store
     # such as redis://127.0.0.1:6379 makes the limits hold across several instances.
     rate_limit_storage: str = "memory://"
-    # The reverse proxy in front (addresses or networks): its X-Forwarded-For then names the
-    # client, for the abuse limits. Set, only requests through it are served (and /healthz).
+    # The reverse proxies in front (addresses or networks): their X-Forwarded-For then names
+    # the client, for the abuse limits. Other peers' X-Forwarded-For is ignored.
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
 
     @field_validator("base_url")
@@ -51,6 +51,14 @@ class Settings(BaseSettings):
             # Links in emails, one-click unsubscribe (RFC 8058) above all, need https.
             raise ValueError("must start with https:// (http:// only for 127.0.0.1 or localhost)")
         return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_file_for_sqlite(cls, value: str) -> str:
+        # Every connection to an in-memory database would open an empty database of its own.
+        if value.startswith("sqlite") and urlsplit(value).path.lstrip("/") in ("", ":memory:"):
+            raise ValueError("SQLite needs a file (sqlite+aiosqlite:///path/to.db), not memory")
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -39,6 +39,9 @@ def test_variables_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ValidationError, match="trusted_proxies"):
         Settings(_env_file=None)  # type: ignore[call-arg]
     monkeypatch.delenv("LEARNHUB_TRUSTED_PROXIES")
+    monkeypatch.setenv("LEARNHUB_DATABASE_URL", "sqlite+aiosqlite:///:memory:")
+    with pytest.raises(ValidationError, match="SQLite needs a file"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
     monkeypatch.setenv("LEARNHUB_DAILY_DIGEST_TIME", "25:00")
     with pytest.raises(ValidationError, match="daily_digest_time"):
         Settings(_env_file=None)  # type: ignore[call-arg]

@@ -23,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 FACETS = ("themes", "agencies", "boroughs")
 ANY = "*"
+MAX_BITS = 63
 
 
 def upgrade() -> None:
@@ -49,6 +50,11 @@ def upgrade() -> None:
     bits: dict[str, int] = {}
     for facet, code in chosen:
         bits[facet] = bits.get(facet, -1) + 1
+        if bits[facet] >= MAX_BITS:  # 1 << 63 would turn negative, and 1 << 64 into 0
+            raise RuntimeError(
+                f"subscribers have chosen more than {MAX_BITS} {facet} codes: see "
+                "docs/decisions/0007-matching-with-filter-masks.md before upgrading"
+            )
         bind.execute(
             sa.text("INSERT INTO code_bits (facet, code, bit) VALUES (:facet, :code, :bit)"),
             {"facet": facet, "code": code, "bit": bits[facet]},
