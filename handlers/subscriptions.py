@@ -14,6 +14,7 @@ from service.keys import (
     limiter_key,
     links_key,
     mail_worker_key,
+    readonly_key,
     sessions_key,
     tagging_key,
 )
@@ -94,7 +95,7 @@ async def confirm(request: web.Request) -> SubscriptionOut:
     response=SubscriptionOut,
 )
 async def read(request: web.Request) -> SubscriptionOut:
-    async with request.app[sessions_key]() as session:
+    async with request.app[readonly_key]() as session:
         subscriber = await _holder(request, session)
         return subscription_out(request, subscriber)
 
@@ -139,7 +140,7 @@ async def end(request: web.Request) -> SubscriptionOut:
     tag=TAG,
 )
 async def download(request: web.Request) -> web.Response:
-    async with request.app[sessions_key]() as session:
+    async with request.app[readonly_key]() as session:
         subscriber = await _holder(request, session)
         data = await export.everything(session, subscriber, request.app[links_key])
     return web.Response(
