@@ -141,26 +141,46 @@ async def _version(app: web.Application) -> int:
 def respond(
     request: web.Request, feed: RenderedFeed, *, cache_control: str = CACHE_CONTROL
 ) -> web.Response:
-    """200 with the bytes, or 304 when the client's copy is current."""
+    """200 with the bytes (gzipped when the client takes gzip), or 304 when its copy is
+    current."""
+    gzipped = accepts_gzip(request)
     headers = {
-        "ETag": feed.etag,
+        "ETag": feed.gzip_etag if gzipped else feed.etag,
         "Last-Modified": feed.last_modified_http,
         "Cache-Control": cache_control,
+        "Vary": "Accept-Encoding",
     }
     if not_modified(request, feed):
         return web.Response(status=304, headers=headers)
     headers["Content-Type"] = feed.content_type
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+        return web.Response(body=feed.gzipped, headers=headers)
     return web.Response(body=feed.body, headers=headers)
 
 
+def accepts_gzip(request: web.Request) -> bool:
+    """Whether Accept-Encoding allows gzip, by name or as "*" (RFC 9110 12.5.3; q=0 refuses)."""
+    quality: dict[str, float] = {}
+    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
+        coding, _, params = item.partition(";")
+        try:
+            quality[coding.strip()] = float(params.strip().removeprefix("q=") or 1)
+        except ValueError:
+            continue
+    gzip = quality.get("gzip", quality.get("x-gzip", quality.get("*", 0.0)))
+    return gzip > 0
+
+
 def not_modified(request: web.Request, feed: RenderedFeed) -> bool:
-    # RFC 9110 13.2.2: If-None-Match wins when both are sent; it compares weakly.
+    # RFC 9110 13.2.2: If-None-Match wins when both are sent; it compares weakly. Either
+    # encoding's tag will do: both stand for the same content.
     sent = request.headers.get("If-None-Match")
-    if sent == feed.etag:  # what feed readers send back; skips parsing a list
+    if sent in (feed.etag, feed.gzip_etag):  # what feed readers send back; no list to parse
         return True
     if sent is not None:
-        value = feed.etag.strip('"')
-        return any(tag.value in (value, "*") for tag in request.if_none_match or ())
+        current = (feed.etag.strip('"'), feed.gzip_etag.strip('"'), "*")
+        return any(tag.value in current for tag in request.if_none_match or ())
     since = request.if_modified_since
     return since is not None and feed.last_modified <= since
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 from datetime import UTC, datetime
 from typing import Any
 
+import feedparser
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +19,41 @@ from service.settings import Settings
 from tests.briefs_data import brief_body
 from tests.conftest import Clock
 from tests.test_feeds import fetch, publish, urn
+
+
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip, deflate", True),
+        ("br;q=1.0, gzip;q=0.8", True),
+        ("*", True),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("*;q=0, gzip", True),
+        ("", False),
+    ],
+)
+async def test_feeds_are_gzipped_for_clients_that_take_gzip(
+    client: TestClient, publisher: dict[str, str], clock: Clock, accept: str, gzipped: bool
+) -> None:
+    await publish(client, publisher, clock)
+    response = await client.get(
+        "/feeds/briefs.atom", headers={"Accept-Encoding": accept}, auto_decompress=False
+    )
+    raw = await response.read()
+    assert response.headers["Vary"] == "Accept-Encoding"
+    assert response.headers.get("Content-Encoding") == ("gzip" if gzipped else None)
+    body = gzip.decompress(raw) if gzipped else raw
+    assert feedparser.parse(body).entries[0].title.endswith("learning from Baby T")
+    if gzipped:
+        assert len(raw) < len(body) / 2
+    # Either encoding's ETag answers 304: both stand for the same content.
+    etag = response.headers["ETag"]
+    for other in ("identity", "gzip"):
+        again = await client.get(
+            "/feeds/briefs.atom", headers={"Accept-Encoding": other, "If-None-Match": etag}
+        )
+        assert again.status == 304
 
 
 async def test_both_validators_give_304(
