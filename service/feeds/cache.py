@@ -30,8 +30,8 @@ Renderer = Callable[[], Awaitable["RenderedFeed"]]
 
 @dataclass(frozen=True)
 class RenderedFeed:
-    """A feed's bytes, and gzipped once here rather than on every request (about a sixth of
-    the size: feed readers poll, many from NHS and police networks)."""
+    """A feed's bytes, and gzipped once here rather than on every request (several times
+    smaller: feed readers poll, many from NHS and police networks)."""
 
     body: bytes
     gzipped: bytes
