@@ -102,9 +102,11 @@ CUE_WORDS = (
 )
 _CUE_WORD = re.compile("|".join([r"n['\u2019]t\b", *_led_by_letters(CUE_WORDS, ignore_case=False)]))
 _LONGEST_CUE = max(len(word) for word in CUE_WORDS)
-# The whole cue words of _CUE_WORD on their own, and "n't", found by its rarer apostrophe.
+# The whole cue words of _CUE_WORD on their own.
 _CUE_WORDS_ONLY = re.compile("|".join(_led_by_letters(CUE_WORDS, ignore_case=False)))
-_CONTRACTION = re.compile(r"['\u2019](?<=n.)t\b")
+# Its "n't", found by the "t": the engine skips ahead to one plain character far faster than
+# to the next of a set of them (the apostrophes).
+_CONTRACTION = re.compile(r"t(?<=n['\u2019]t)\b")
 
 
 def is_negated(text: str, start: int, end: int) -> bool:
@@ -118,8 +120,9 @@ class Negations:
     """is_negated for the mentions of one text, finding its cue words once for all of them.
 
     Every cue pattern contains a cue word, in the lowercased text as much as in the slice
-    that is_negated searches: a clause without one needs no further look. (The slice can also
-    show a cue cut from a longer word at its start, "ab|no", which is checked apart.)
+    that is_negated searches: a window without one needs no further look, nor a clause
+    without one (see _reaches). (The slice can also show a cue cut from a longer word at its
+    start, "ab|no", which is checked apart.)
     """
 
     def __init__(
@@ -129,36 +132,65 @@ class Negations:
         self.text = text
         self._lowered = lowered if lowercase_stands_in(text, lowered) else None
         self._cue_words = cue_words
-        self._cues: tuple[list[int], list[int]] | None = None
+        self._cues: _CueSpans | None = None
 
     def is_negated(self, start: int, end: int) -> bool:
         """The same answer as is_negated(text, start, end)."""
-        lowered = self._lowered
+        text, lowered = self.text, self._lowered
         if lowered is None:
-            return is_negated(self.text, start, end)
-        low, high = max(0, start - _WINDOW), min(len(lowered), end + _WINDOW)
-        cut_cue = _CUE_WORD.match(lowered[low : min(start, low + _LONGEST_CUE + 1)])
-        if (cut_cue or self._cue_within(lowered, low, start)) and _negated_before(self.text, start):
-            return True
-        return self._cue_within(lowered, end, high) and _negated_after(self.text, end)
-
-    def _cue_within(self, lowered: str, low: int, high: int) -> bool:
-        """Whether a cue word of the lowercased text lies within lowered[low:high]."""
+            return is_negated(text, start, end)
         if self._cues is None:
-            self._cues = _cue_spans(lowered, self._cue_words)
-        starts, ends = self._cues
-        # Cue words cannot overlap, so the first one from low is the one to end soonest.
-        first = bisect.bisect_left(starts, low)
-        return first < len(starts) and ends[first] <= high
+            self._cues = _CueSpans(lowered, self._cue_words)
+        low = max(0, start - _WINDOW)
+        cue = self._cues.last_within(low, start)
+        if cue is None and _CUE_WORD.match(lowered[low : min(start, low + _LONGEST_CUE + 1)]):
+            cue = low  # cut from a longer word by the window, which shows it whole
+        if cue is not None and _reaches(text, cue, start) and _negated_before(text, start):
+            return True
+        high = min(len(lowered), end + _WINDOW)
+        return self._cues.any_within(end, high) and _negated_after(text, end)
 
 
-def _cue_spans(lowered: str, words: list[tuple[int, int]] | None) -> tuple[list[int], list[int]]:
-    """Starts and ends of _CUE_WORD.finditer(lowered): cue words cannot overlap, so all."""
-    if words is None:
-        words = [match.span() for match in _CUE_WORDS_ONLY.finditer(lowered)]
-    contractions = [(match.start() - 1, match.end()) for match in _CONTRACTION.finditer(lowered)]
-    found = sorted([*words, *contractions])
-    return [start for start, _ in found], [end for _, end in found]
+class _CueSpans:
+    """The spans of _CUE_WORD.finditer(lowered), all of them: cue words cannot overlap.
+
+    So they are in order of start and of end alike.
+    """
+
+    def __init__(self, lowered: str, words: list[tuple[int, int]] | None) -> None:
+        """words: the spans of the whole CUE_WORDS in lowered, if already found."""
+        if words is None:
+            words = [match.span() for match in _CUE_WORDS_ONLY.finditer(lowered)]
+        # A contraction's match is its "t", two after the "n".
+        contractions = [
+            (match.start() - 2, match.end()) for match in _CONTRACTION.finditer(lowered)
+        ]
+        found = sorted([*words, *contractions])
+        self._starts = [start for start, _ in found]
+        self._ends = [end for _, end in found]
+
+    def any_within(self, low: int, high: int) -> bool:
+        """Whether a cue lies within lowered[low:high]."""
+        # The first one from low is the one to end soonest.
+        first = bisect.bisect_left(self._starts, low)
+        return first < len(self._starts) and self._ends[first] <= high
+
+    def last_within(self, low: int, high: int) -> int | None:
+        """Where the last cue within lowered[low:high] starts, if one does."""
+        last = bisect.bisect_right(self._ends, high) - 1
+        return self._starts[last] if last >= 0 and self._starts[last] >= low else None
+
+
+def _reaches(text: str, cue: int, start: int) -> bool:
+    """Whether the clause before start (see _clause_before) holds the cue word at cue.
+
+    Every cue pattern holds a cue word, so a clause without one is not negated, and the clause
+    holding any holds the last. No match of _BOUNDARY is empty or holds part of a cue word, so
+    the clause, from the end of the window's last boundary, holds the cue unless a boundary
+    starts at or after it.
+    """
+    low = max(0, start - _WINDOW)
+    return _BOUNDARY.search(text[low:start], cue - low) is None
 
 
 def _negated_before(text: str, start: int) -> bool:

@@ -10,8 +10,7 @@ which the exact phrase patterns then reject.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator
 
 from service.tagging.phrases import OPTIONAL_PART, start_atoms
 
@@ -22,6 +21,8 @@ _FOLDS_NOT_LOWERED = ("\u0131", "\u017f")
 _Tree = dict[str, "_Tree"]
 # The key that marks the end of a path.
 _END = ""
+# The last atom of a one-word path: start_atoms ends a one-word phrase the same way.
+_WORD_END = r"(?!\w)"
 
 
 def lowercase_stands_in(text: str, lowered: str) -> bool:
@@ -30,17 +31,11 @@ def lowercase_stands_in(text: str, lowered: str) -> bool:
     return len(lowered) == len(text) and not any(ch in text for ch in _FOLDS_NOT_LOWERED)
 
 
-class Scan(NamedTuple):
-    starts: list[int]
-    """Offsets at which a phrase may match: every one where one does, and some more."""
-    marks: list[tuple[int, int]]
-    """Spans of the marked words."""
-
-
 class StartFinder:
     """Where any of the phrases may match, and where given (lowercase) words stand whole.
 
-    The words come at little cost in the same pass (the negation cue words, for one).
+    The words come at little cost in the same pass (the negation cue words, for one): each is
+    one more path of the tree, so each offset of one is a candidate (only a wider net).
     """
 
     def __init__(self, sources: Iterable[str], marked_words: Iterable[str]) -> None:
@@ -51,25 +46,34 @@ class StartFinder:
         for source in lowered:
             for variant in _variants(source):
                 _add(tree, start_atoms(variant))
+        self.marked_words = frozenset(marked_words)
+        for word in self.marked_words:
+            _add(tree, (*map(re.escape, word), _WORD_END))
         # Any character but a lowercase ASCII word character may come before a word: a wider
-        # net than \W (the caller checks the word start), and a much cheaper test.
-        # A marked word's offset is reported as a phrase start too, which is only a wider net.
-        mark = rf"(?=({_by_first_letter(marked_words)})\b)(?<!\w)"
-        self._pattern = re.compile(f"[^a-z0-9_](?:{mark}|(?={_regex(tree)}))")
+        # net than \W (the caller checks the word start), and a much cheaper test. The word
+        # itself is taken too, as no phrase starts inside it (each begins with (?<!\w)); a
+        # phrase is only tried where a word starts, so a place without one is no candidate.
+        self._pattern = re.compile(f"[^a-z0-9_](?={_regex(tree)})(\\w+)")
 
-    def scan(self, text: str, lowered: str) -> Scan | None:
-        """Candidates and marks, or None when the lowercased text cannot stand in for text."""
+    def scan(self, text: str, lowered: str) -> Iterator[re.Match[str]] | None:
+        """The candidates, or None when the lowercased text cannot stand in for text.
+
+        Each match starts at a candidate's offset in text, and its group is the \\w+ word
+        there, lowercased: lowercasing keeps each character a word character or not, so it
+        spans the same characters as in text. A marked word is one of marked_words where
+        starts_word holds.
+        """
         if not self._usable or not lowercase_stands_in(text, lowered):
             return None
-        starts: list[int] = []
-        marks: list[tuple[int, int]] = []
-        # The leading space stands for the start of the text: each match is the character
-        # before a candidate, at the candidate's offset in the unpadded text.
-        for match in self._pattern.finditer(" " + lowered):
-            starts.append(match.start())
-            if match.start(1) >= 0:
-                marks.append((match.start(1) - 1, match.end(1) - 1))
-        return Scan(starts, marks)
+        # The leading space stands for the start of the text: each match begins with the
+        # character before a candidate, at the candidate's offset in the unpadded text.
+        return self._pattern.finditer(" " + lowered)
+
+
+def starts_word(lowered: str, at: int) -> bool:
+    """Whether a word starts at the offset of a candidate found by StartFinder.scan."""
+    # The character before it is none of [a-z0-9_], but may be a letter or digit beyond ASCII.
+    return at == 0 or not lowered[at - 1].isalnum()
 
 
 def _add(tree: _Tree, atoms: tuple[str, ...]) -> None:
@@ -96,14 +100,6 @@ def _regex(tree: _Tree) -> str:
         rest = _regex(child)
         branches.append("".join(path) + (f"(?:{rest})" if rest else ""))
     return "|".join(branches)
-
-
-def _by_first_letter(words: Iterable[str]) -> str:
-    """The words as alternatives grouped by first letter, which the engine skips at one test."""
-    groups: dict[str, list[str]] = {}
-    for word in words:
-        groups.setdefault(word[0], []).append(re.escape(word[1:]))
-    return "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items())
 
 
 def _variants(source: str) -> list[str]:

@@ -4,34 +4,41 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from service.tagging.models import TagSuggestions
 from service.tagging.negation import CUE_WORDS, Negations
 from service.tagging.phrases import KEY_LENGTH, Phrase, alternation
-from service.tagging.scan import Scan, StartFinder
+from service.tagging.scan import StartFinder, starts_word
 from service.taxonomy import FACETS, Facet, Taxonomy
 
 MAX_EVIDENCE = 5
-_WORD = re.compile(r"\w+")
+# Without a scan (see StartFinder.scan) every word is tried, as the group of its match.
+_EVERY_WORD = re.compile(r"(\w+)")
 # Distinct words remembered with their candidate patterns; prose reuses a few thousand words.
 _CACHE_SIZE = 50_000
 
-
-class _Match(NamedTuple):
-    start: int
-    end: int
-    phrase: Phrase
+_Codes = tuple[str, ...]
+# A phrase found: start, end and the codes it suggests.
+_Match = tuple[int, int, _Codes]
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    """The phrases of one facet that start with one key, as a single pattern."""
+class _Candidate(NamedTuple):
+    """The phrases of one facet that start with one word, as a single pattern."""
 
     facet: Facet
     pattern: re.Pattern[str]
-    phrases: tuple[Phrase, ...]
+    codes: tuple[_Codes, ...]
+    """The codes of the phrase that each group of the pattern stands for; none for a blocker."""
+
+
+class _Found(NamedTuple):
+    """What _PhraseIndex.find finds in a text."""
+
+    matches: dict[Facet, list[_Match]]
+    """Per facet, the unblocked matches in order of offset."""
+    cue_words: list[tuple[int, int]] | None
+    """The spans of the negation cue words in the lowercased text, when the scan found them."""
 
 
 class _PhraseIndex:
@@ -53,41 +60,46 @@ class _PhraseIndex:
         self._finder = StartFinder(sources, marked_words=CUE_WORDS)
         self._patterns: dict[tuple[Facet, frozenset[Phrase]], _Candidate] = {}
 
-    def scan(self, text: str, lowered: str) -> Scan | None:
-        return self._finder.scan(text, lowered)
-
-    def matches(self, text: str, scan: Scan | None) -> dict[Facet, list[_Match]]:
-        """Per facet, the unblocked matches; of overlapping ones the longest (then first) wins.
+    def find(self, text: str, lowered: str) -> _Found:
+        """The matches; of overlapping ones in a facet the longest (then first) wins.
 
         A facet has one pattern per word, so at most one of its matches starts at an offset,
         and offsets come in order: a match is kept unless it starts inside the last one kept,
-        and inside that one the facet's patterns need not be tried at all.
+        and inside that one the facet's patterns need not be tried at all. A blocker's match
+        is kept out of the result but still covers its span.
         """
         kept: dict[Facet, list[_Match]] = {facet: [] for facet in FACETS}
         reach = dict.fromkeys(FACETS, 0)
-        # Without a scan (see StartFinder.scan) every word is tried.
-        starts = scan.starts if scan else [word.start() for word in _WORD.finditer(text)]
-        for at in starts:
-            # A start after a non-ASCII letter is inside a word; the phrase patterns begin
-            # with (?<!\w) and reject it.
-            word = _WORD.match(text, at)
-            if word is None:
-                continue
-            candidates = self._cache.get(word.group())
+        cue_words: list[tuple[int, int]] = []
+        scan = self._finder.scan(text, lowered)
+        words = scan if scan is not None else _EVERY_WORD.finditer(text)
+        # Only a scan marks the cue words.
+        cues = self._finder.marked_words if scan is not None else frozenset()
+        cache = self._cache
+        for word in words:
+            at = word.start()
+            key = word[1]
+            if key in cues and starts_word(lowered, at):
+                cue_words.append((at, at + len(key)))
+            candidates = cache.get(key)
             if candidates is None:
-                candidates = self._candidates(word.group())
-            for candidate in candidates:
-                if at < reach[candidate.facet]:
+                candidates = self._candidates(key)
+            for facet, pattern, codes in candidates:
+                if at < reach[facet]:
                     continue
-                hit = candidate.pattern.match(text, at)
+                hit = pattern.match(text, at)
                 if hit is not None and hit.lastindex is not None:
-                    reach[candidate.facet] = hit.end()
-                    phrase = candidate.phrases[hit.lastindex - 1]
-                    kept[candidate.facet].append(_Match(at, hit.end(), phrase))
-        return {facet: [m for m in found if not m.phrase.blocker] for facet, found in kept.items()}
+                    reach[facet] = end = hit.end()
+                    found = codes[hit.lastindex - 1]
+                    if found:
+                        kept[facet].append((at, end, found))
+        return _Found(kept, cue_words if scan is not None else None)
 
     def _candidates(self, word: str) -> list[_Candidate]:
-        """The patterns that may match at this word, remembered per distinct word."""
+        """The patterns that may match at this word, remembered per distinct word.
+
+        They depend on the lowercased word alone, which a scan gives (see StartFinder.scan).
+        """
         if len(self._cache) >= _CACHE_SIZE:
             self._cache.clear()
         lowered = word.lower()
@@ -103,7 +115,8 @@ class _PhraseIndex:
     def _pattern(self, facet: Facet, phrases: frozenset[Phrase]) -> _Candidate:
         candidate = self._patterns.get((facet, phrases))
         if candidate is None:
-            candidate = _Candidate(facet, *alternation(list(phrases)))
+            pattern, ordered = alternation(list(phrases))
+            candidate = _Candidate(facet, pattern, tuple(p.codes for p in ordered))
             self._patterns[facet, phrases] = candidate
         return candidate
 
@@ -133,12 +146,11 @@ class Tagger:
     def tag(self, text: str) -> TagSuggestions:
         """Tags sorted by code; evidence sorted by offset, at most MAX_EVIDENCE per tag."""
         lowered = text.lower()
-        scan = self._index.scan(text, lowered)
-        matches = self._index.matches(text, scan)
-        negations = Negations(text, lowered, scan.marks if scan else None)
-        found = {facet: self._tag_facet(facet, negations, matches[facet]) for facet in FACETS}
+        found = self._index.find(text, lowered)
+        negations = Negations(text, lowered, found.cue_words)
+        tags = {f: self._tag_facet(f, negations, found.matches[f]) for f in FACETS}
         # One validation of the whole result is much cheaper than building each model.
-        return TagSuggestions.model_validate(found)
+        return TagSuggestions.model_validate(tags)
 
     def _tag_facet(
         self, facet: Facet, negations: Negations, matches: list[_Match]
@@ -148,12 +160,13 @@ class Tagger:
         full: set[str] = set()
         negatable = self._negatable[facet]
         text = negations.text
-        for start, end, phrase in matches:
-            if full.issuperset(phrase.codes):
-                continue
-            codes = [c for c in phrase.codes if c not in full]
+        for start, end, codes in matches:
+            if not full.isdisjoint(codes):
+                codes = tuple(c for c in codes if c not in full)
+                if not codes:
+                    continue
             if not negatable.isdisjoint(codes) and negations.is_negated(start, end):
-                codes = [c for c in codes if c not in negatable]
+                codes = tuple(c for c in codes if c not in negatable)
             span = {"text": text[start:end], "start": start, "end": end}
             for code in codes:
                 spans = evidence.setdefault(code, [])
