@@ -92,23 +92,29 @@ async def recipients(
     """Everyone who should get this brief at this frequency, each person once."""
     found: dict[int, Recipient] = {}
     bits = await masks.load(session)
-    rows = await session.execute(
-        select(Subscriber.id, Subscriber.email, Subscriber.domain, Subscriber.token_version).where(
+    # A Core query on the session's connection: the same SQL, without the ORM's per-row
+    # bookkeeping, which was a third of the time for a brief that reaches 15,000 people.
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(Subscriber.id, Subscriber.email, Subscriber.domain, Subscriber.token_version)
+        .where(
             Subscriber.frequency == frequency,
             Subscriber.status == Personal.active.value,
             Subscriber.paused_at.is_(None),
             *_filters_met(facts, taxonomy, bits),
         )
+        .order_by(Subscriber.id)
     )
     allowed: dict[str, bool] = {}  # per domain: tens of domains among thousands of people
-    for subscriber_id, email, domain, version in rows:
+    for subscriber_id, email, domain, version in rows.all():
         ok = allowed.get(domain)
         if ok is None:
             ok = allowed[domain] = may_receive(facts.audience, domain, practitioner_domains)
         if ok:
             found[subscriber_id] = Recipient(subscriber_id, email, version, personal=True)
-    await _add_group_members(session, facts, found, frequency, taxonomy, practitioner_domains)
-    return sorted(found.values(), key=lambda r: r.id)
+    if await _add_group_members(session, facts, found, frequency, taxonomy, practitioner_domains):
+        return sorted(found.values(), key=lambda r: r.id)
+    return list(found.values())  # in id order already
 
 
 async def _add_group_members(
@@ -118,7 +124,8 @@ async def _add_group_members(
     frequency: str,
     taxonomy: Taxonomy,
     practitioner_domains: tuple[str, ...],
-) -> None:
+) -> bool:
+    """Add the confirmed members of the groups the brief matches; False if it matches none."""
     # Only the columns matching reads: loading Group entities would also load, eagerly,
     # every member, their subscriber row and its filter codes.
     groups = await session.execute(
@@ -139,7 +146,7 @@ async def _add_group_members(
         )
     }
     if not wanted:
-        return
+        return False
     rows = await session.execute(
         select(
             GroupMember.group_id,
@@ -161,3 +168,4 @@ async def _add_group_members(
         if may_receive(facts.audience, domain, practitioner_domains, via_group=via):
             recipient = found.setdefault(subscriber_id, Recipient(subscriber_id, email, version))
             recipient.groups.append(group.name)
+    return True
