@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import tempfile
 import time
@@ -114,7 +115,8 @@ async def main(url: str | None, n: int, concurrency: int) -> None:
     size = sum(map(len, messages)) / len(messages) / 1024
     print(
         f"database  {database_url.split(':')[0]}; {n} immediate subscribers, "
-        f"messages of {size:.1f} KB, {concurrency} SMTP connections"
+        f"messages of {size:.1f} KB, {concurrency} SMTP connections; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
     table(
         ["", "figure", "aim"],

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import random
 import time
 import uuid
@@ -225,7 +226,7 @@ async def _bench(
         sent, bare, real = await send_sample(sessions, target, sample)
     print(
         f"database  {url.split(':')[0]}; {people} subscribers, {briefs} briefs in the week; "
-        f"seeded in {seeded:.0f} s"
+        f"seeded in {seeded:.0f} s; load average {os.getloadavg()[0]:.1f}"
     )
     table(
         ["", "figure", "aim"],

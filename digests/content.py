@@ -1,10 +1,19 @@
-"""What one person's digest says: their briefs grouped by theme, newest first."""
+"""What one person's digest says: their briefs grouped by theme, newest first.
+
+Many people follow the same things, so their digests are made of the same items: ``Sections``
+works each item out once per run for each distinct interest, and gives two people the very
+same sections exactly when their digests read the same, which lets the mail queue render
+each distinct digest once (see service.mail.service.Drafts).
+"""
 
 from __future__ import annotations
 
 import re
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from service.briefs.models import Brief
@@ -16,22 +25,25 @@ OTHER = "Other learning"
 _FIRST_PARAGRAPH = re.compile(r"<p>.*?</p>", re.DOTALL)
 
 
-@dataclass(frozen=True)
+# Items and sections are compared by identity: Sections makes one of each per distinct value,
+# so two digests that read the same hold the very same ones, and comparing them is cheap.
+@dataclass(frozen=True, eq=False, slots=True)
 class Item:
     brief: Brief
     url: str
     paragraph_html: str
     paragraph_text: str
-    reasons: list[str]
+    reasons: tuple[str, ...]
     updated: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, slots=True)
 class Section:
     heading: str
-    items: list[Item]
+    items: tuple[Item, ...]
 
 
+@lru_cache(maxsize=1024)
 def subject(
     frequency: str, count: int, period_start: datetime, period_end: datetime, zone: ZoneInfo
 ) -> str:
@@ -44,11 +56,19 @@ def subject(
     return f"Daily learning digest: {count} new {noun}, {period_end.astimezone(zone):%-d %B %Y}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, slots=True)
 class Card:
-    """What a digest shows of a brief, whoever it goes to: worked out once per run."""
+    """What a digest shows of a brief, whoever it goes to: worked out once per run.
+
+    It copies the few columns read for every person, which are cheaper read here than
+    through the ORM's attributes.
+    """
 
     brief: Brief
+    brief_id: uuid.UUID
+    revision: int
+    notified_at: datetime
+    published_at: datetime | None
     url: str
     paragraph_html: str
     paragraph_text: str
@@ -60,8 +80,13 @@ class Card:
         html = _FIRST_PARAGRAPH.search(brief.summary_html)
         text = brief.summary.strip().split("\n\n", 1)[0]
         tagged = Tagged.of(brief, taxonomy)
+        assert brief.notified_at is not None  # a published brief has been announced
         return cls(
             brief=brief,
+            brief_id=brief.id,
+            revision=brief.revision,
+            notified_at=brief.notified_at,
+            published_at=brief.published_at,
             url=f"{base_url}/briefs/{brief.id}",
             paragraph_html=html.group(0) if html else "",
             paragraph_text=" ".join(text.split()),
@@ -70,32 +95,71 @@ class Card:
         )
 
 
-def sections(
-    cards: list[Card], recipient: Recipient, filters: dict[Facet, set[str]], period_start: datetime
-) -> list[Section]:
-    """Each brief once, under the first of its themes the person follows (else its first)."""
-    grouped: dict[str, list[Item]] = {}
-    for card in sorted(cards, key=lambda c: (c.brief.notified_at, c.brief.id), reverse=True):
-        heading = _theme(card, filters.get("themes", set()))
-        grouped.setdefault(heading, []).append(_item(card, recipient, filters, period_start))
-    order = sorted(grouped, key=lambda h: (h == OTHER, h))
-    return [Section(heading, grouped[heading]) for heading in order]
+# What an item depends on besides its brief: whether the person chose filters, the filters,
+# their groups. Equal for everyone who follows the same things.
+Interest = tuple[bool, tuple[tuple[str, frozenset[str]], ...], tuple[str, ...]]
+
+
+class Sections:
+    """Each person's sections in one run, from the run's cards."""
+
+    def __init__(self, cards: Iterable[Card]) -> None:
+        newest_first = sorted(cards, key=lambda c: (c.notified_at, c.brief_id), reverse=True)
+        self._rank = {card: n for n, card in enumerate(newest_first)}
+        # interest -> card -> the heading it goes under, and why the person gets it
+        self._placed: dict[Interest, dict[Card, tuple[str, tuple[str, ...]]]] = {}
+        # One of each per distinct value, whatever interests led to them.
+        self._reasons: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._items: dict[tuple[Card, tuple[str, ...], bool], Item] = {}
+        self._sections: dict[tuple[str, tuple[Item, ...]], Section] = {}
+
+    def of(
+        self,
+        cards: Iterable[Card],
+        recipient: Recipient,
+        filters: dict[Facet, set[str]],
+        period_start: datetime,
+    ) -> tuple[Section, ...]:
+        """Each brief once, under the first of its themes the person follows (else its first)."""
+        interest: Interest = (
+            recipient.personal,
+            tuple(sorted((facet, frozenset(codes)) for facet, codes in filters.items())),
+            tuple(recipient.groups),
+        )
+        placed = self._placed.setdefault(interest, {})
+        grouped: dict[str, list[Item]] = {}
+        for card in sorted(cards, key=self._rank.__getitem__):
+            found = placed.get(card)
+            if found is None:
+                why = reasons(card.tagged, recipient, filters)
+                heading = _theme(card, filters.get("themes", set()))
+                found = placed[card] = (heading, self._reasons.setdefault(why, why))
+            heading, why = found
+            updated = card.published_at is not None and card.published_at <= period_start
+            grouped.setdefault(heading, []).append(self._item(card, why, updated))
+        order = sorted(grouped, key=lambda h: (h == OTHER, h))
+        return tuple(self._section(heading, tuple(grouped[heading])) for heading in order)
+
+    def _item(self, card: Card, why: tuple[str, ...], updated: bool) -> Item:
+        item = self._items.get((card, why, updated))
+        if item is None:
+            item = self._items[card, why, updated] = Item(
+                brief=card.brief,
+                url=card.url,
+                paragraph_html=card.paragraph_html,
+                paragraph_text=card.paragraph_text,
+                reasons=why,
+                updated=updated,
+            )
+        return item
+
+    def _section(self, heading: str, items: tuple[Item, ...]) -> Section:
+        section = self._sections.get((heading, items))
+        if section is None:
+            section = self._sections[heading, items] = Section(heading, items)
+        return section
 
 
 def _theme(card: Card, followed: set[str]) -> str:
     chosen = [c for c in card.theme_labels if c in followed] or list(card.theme_labels)
     return min((card.theme_labels[c] for c in chosen), default=OTHER)
-
-
-def _item(
-    card: Card, recipient: Recipient, filters: dict[Facet, set[str]], period_start: datetime
-) -> Item:
-    published = card.brief.published_at
-    return Item(
-        brief=card.brief,
-        url=card.url,
-        paragraph_html=card.paragraph_html,
-        paragraph_text=card.paragraph_text,
-        reasons=reasons(card.tagged, recipient, filters),
-        updated=published is not None and published <= period_start,
-    )

@@ -4,6 +4,9 @@ A run is a row unique on (frequency, period end); each person's digest is a row 
 (run, person) written in the same transaction as the email, whose idempotency key names the
 run and the person. A rerun, a second instance, or a restart after a crash half-way through
 therefore writes nothing twice, and picks up where the last one stopped.
+
+A run renders each distinct digest once: people who get the same briefs for the same
+reasons share a draft (Drafts), and only their links, with their tokens, are their own.
 """
 
 from __future__ import annotations
@@ -18,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from digests import content
 from digests.models import DigestRecipient, DigestRun, RunStatus
 from digests.window import Plan, plan_run
-from service.briefs.models import Brief
 from service.db import dialect_insert, table_of
 from service.mail.compose import Composer
-from service.mail.service import Outgoing, enqueue_many
+from service.mail.service import Drafts, Outgoing, enqueue_many
 from service.settings import Settings
 from service.taxonomy import Facet, Taxonomy
 from subscribers.alerts import chosen_filters
@@ -98,9 +100,10 @@ async def run_digest(
     async with (digests.reads or digests.sessions)() as session:
         plan = await plan_run(session, run, digests.taxonomy, digests.settings)
     people = sorted(plan.people)
+    drafts = Drafts()
     queued = 0
     for start in range(0, len(people), BATCH):
-        queued += await _batch(digests, run, plan, people[start : start + BATCH], now)
+        queued += await _batch(digests, run, plan, drafts, people[start : start + BATCH], now)
         if progress:
             progress(min(BATCH, len(people) - start), len(people))
     async with digests.sessions.begin() as session:
@@ -117,7 +120,12 @@ async def run_digest(
 
 
 async def _batch(
-    digests: Digests, run: DigestRun, plan: Plan, ids: Sequence[int], now: datetime
+    digests: Digests,
+    run: DigestRun,
+    plan: Plan,
+    drafts: Drafts,
+    ids: Sequence[int],
+    now: datetime,
 ) -> int:
     async with digests.sessions.begin() as session:
         done = set(
@@ -145,12 +153,12 @@ async def _batch(
                 }
             )
         if rows:
-            await session.execute(
-                dialect_insert(session, table_of(DigestRecipient))
-                .values(rows)
-                .on_conflict_do_nothing()
-            )
-        return await enqueue_many(session, outgoing, composer=digests.composer, now=now)
+            # Executed with the rows, not .values(rows): a statement compiled once, not per batch.
+            insert = dialect_insert(session, table_of(DigestRecipient)).on_conflict_do_nothing()
+            await session.execute(insert, rows)
+        return await enqueue_many(
+            session, outgoing, composer=digests.composer, now=now, drafts=drafts
+        )
 
 
 def email(
@@ -158,24 +166,24 @@ def email(
     run: DigestRun,
     plan: Plan,
     person_id: int,
-    briefs: list[Brief],
+    cards: list[content.Card],
     filters: dict[Facet, set[str]],
 ) -> Outgoing:
     person = plan.people[person_id]
     zone = digests.settings.zone
     start = plan.start_of(person_id)
+    frequency = run.frequency
     return Outgoing(
         kind="digest",
         recipient=person.email,
-        key=f"digest:{run.frequency}:{run.period_end:%Y%m%dT%H%MZ}:{person_id}",
+        key=f"{plan.key_prefix}:{person_id}",
         context={
-            "subject": content.subject(run.frequency, len(briefs), start, run.period_end, zone),
-            "frequency": run.frequency,
-            "sections": content.sections(
-                [plan.cards[b.id] for b in briefs], person, filters, start
-            ),
+            "subject": content.subject(frequency, len(cards), start, run.period_end, zone),
+            "frequency": frequency,
+            "sections": plan.sections.of(cards, person, filters, start),
             "manage_url": digests.links.manage(person),
         },
         unsubscribe_url=digests.links.unsubscribe(person),
-        briefs=[(b.id, b.revision) for b in briefs],
+        briefs=[(card.brief_id, card.revision) for card in cards],
+        personal=("manage_url",),
     )

@@ -13,11 +13,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from digests.content import Card
+from digests.content import Card, Sections
 from digests.models import DigestRun
 from service.briefs.models import Brief, Status
 from service.mail.models import MailDelivery, MailMessage, MailStatus
@@ -35,25 +36,34 @@ class Plan:
     run: DigestRun
     candidates: dict[uuid.UUID, Brief]
     people: dict[int, Recipient] = field(default_factory=dict)
-    matched: dict[int, list[uuid.UUID]] = field(default_factory=dict)
+    matched: dict[int, list[Card]] = field(default_factory=dict)
     starts: dict[int, datetime] = field(default_factory=dict)
     cards: dict[uuid.UUID, Card] = field(default_factory=dict)
+
+    @cached_property
+    def sections(self) -> Sections:
+        """Each person's sections, from the cards; built once per run."""
+        return Sections(self.cards.values())
+
+    @cached_property
+    def key_prefix(self) -> str:
+        """How each digest's idempotency key starts: the run it belongs to."""
+        return f"digest:{self.run.frequency}:{self.run.period_end:%Y%m%dT%H%MZ}"
 
     def start_of(self, person_id: int) -> datetime:
         return max(self.run.period_start or EPOCH, self.starts.get(person_id, EPOCH))
 
-    async def briefs_for(self, session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Brief]]:
+    async def briefs_for(self, session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Card]]:
         """Each person's briefs in their window, minus those already sent to them."""
         await self._load_starts(session, ids)
         sent = await _already_sent(session, [self.people[i].email for i in ids], self.candidates)
-        found: dict[int, list[Brief]] = {}
+        found: dict[int, list[Card]] = {}
         for person_id in ids:
             start, email = self.start_of(person_id), self.people[person_id].email
             mine = [
-                brief
-                for brief_id in self.matched.get(person_id, [])
-                if (brief := self.candidates[brief_id]).notified_at > start  # type: ignore[operator]
-                and sent.get((email, brief_id), 0) < brief.revision
+                card
+                for card in self.matched.get(person_id, [])
+                if card.notified_at > start and sent.get((email, card.brief_id), 0) < card.revision
             ]
             if mine:
                 found[person_id] = mine
@@ -99,9 +109,10 @@ async def plan_run(
             taxonomy=taxonomy,
             practitioner_domains=settings.practitioner_domains,
         )
+        card = plan.cards[brief.id]
         for person in found:
             plan.people.setdefault(person.id, person)
-            plan.matched.setdefault(person.id, []).append(brief.id)
+            plan.matched.setdefault(person.id, []).append(card)
     return plan
 
 
@@ -110,14 +121,16 @@ async def _already_sent(
 ) -> dict[tuple[str, uuid.UUID], int]:
     if not emails or not candidates:
         return {}
+    # Deliveries are found through these people's messages, not through the briefs: every
+    # digest this run has queued so far carries the same briefs, so the brief index would
+    # read all of them for each batch (SQLite chose it when the join was written plainly).
+    theirs = select(MailMessage.id).where(
+        MailMessage.recipient.in_(emails), MailMessage.status != MailStatus.failed.value
+    )
     rows = await session.execute(
         select(MailMessage.recipient, MailDelivery.brief_id, func.max(MailDelivery.revision))
         .join(MailDelivery, MailDelivery.message_id == MailMessage.id)
-        .where(
-            MailMessage.recipient.in_(emails),
-            MailDelivery.brief_id.in_(list(candidates)),
-            MailMessage.status != MailStatus.failed.value,
-        )
+        .where(MailDelivery.message_id.in_(theirs), MailDelivery.brief_id.in_(list(candidates)))
         .group_by(MailMessage.recipient, MailDelivery.brief_id)
     )
     return {(email, brief_id): revision for email, brief_id, revision in rows}

@@ -2,7 +2,8 @@
 
 They run inside the dispatcher's transaction for the event, so the mail rows exist if and
 only if the handler is recorded as done; the idempotency key (brief, revision, person)
-makes a rerun queue nothing twice.
+makes a rerun queue nothing twice. Everyone told of a brief for the same reasons gets the
+same email but for their own links, so it is rendered once per set of reasons (Drafts).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from service.briefs.models import Brief, Status
 from service.events.models import Event, EventType
 from service.mail.compose import Composer
 from service.mail.models import MailDelivery, MailMessage, MailStatus
-from service.mail.service import Outgoing, enqueue_many
+from service.mail.service import Drafts, Outgoing, enqueue_many
 from service.settings import Settings
 from service.taxonomy import FACETS, Facet, Taxonomy
 from subscribers.links import Links
@@ -59,6 +60,7 @@ class Alerts:
             )
         note = event.payload.get("change_note") if event.type == EventType.updated else None
         tagged = Tagged.of(brief, self.taxonomy)
+        drafts = Drafts()
         for start in range(0, len(found), ALERT_CHUNK):
             chunk = found[start : start + ALERT_CHUNK]
             async with sessions.begin() as session:
@@ -66,7 +68,9 @@ class Alerts:
                 outgoing = [
                     self._alert(brief, tagged, event, r, filters.get(r.id, {}), note) for r in chunk
                 ]
-                await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
+                await enqueue_many(
+                    session, outgoing, composer=self.composer, now=event.occurred_at, drafts=drafts
+                )
             sent()
 
     def _alert(
@@ -92,6 +96,7 @@ class Alerts:
             context=context,
             unsubscribe_url=self.links.unsubscribe(recipient),
             briefs=[(brief.id, event.revision)],
+            personal=("manage_url",),
         )
 
     async def on_withdrawn(self, session: AsyncSession, event: Event) -> None:
@@ -124,6 +129,7 @@ class Alerts:
             key=f"withdrawal:{brief.id}:{event.id}:{person.id}",
             context=context,
             unsubscribe_url=self.links.unsubscribe(person),
+            personal=("manage_url",),
         )
 
 
@@ -152,7 +158,9 @@ class Tagged:
         })  # fmt: skip
 
 
-def reasons(tagged: Tagged, recipient: Recipient, filters: dict[Facet, set[str]]) -> list[str]:
+def reasons(
+    tagged: Tagged, recipient: Recipient, filters: dict[Facet, set[str]]
+) -> tuple[str, ...]:
     """Why this person got this brief, in words: the tags that matched, and their groups."""
     found = []
     if recipient.personal:
@@ -164,7 +172,7 @@ def reasons(tagged: Tagged, recipient: Recipient, filters: dict[Facet, set[str]]
         else:
             found = [f"you follow {', '.join(found)}"]
     found += [f"you are a member of {name}" for name in recipient.groups]
-    return found
+    return tuple(found)
 
 
 async def chosen_filters(

@@ -6,22 +6,30 @@ few headers we write are either constant (prepared once), plain ASCII within a l
 encoded with ``email.header``; the bodies are quoted-printable in UTF-8 with CRLF line ends.
 Anything unusual (a non-ASCII address) goes through the stdlib's folding, which is correct
 for every case, just slower.
+
+A body is encoded once for everyone who gets the same text (see ``Part``); only the lines
+that hold something of the recipient's own, such as a link with their token, are encoded
+for each message.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import secrets
-from collections.abc import Iterable
+import random
+import re
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
 from email import policy
 from email.header import Header
+from functools import lru_cache
 
 MAX_LINE = 78
 # 45 bytes are 60 base64 characters: with "=?utf-8?b?" and "?=" a word stays within 75.
 WORD_BYTES = 45
 WORD_OVERHEAD = len("=?utf-8?b??=")
 HARD_LIMIT = 900
+_SPACE = re.compile(r"\s")
 
 
 def header(name: str, value: str) -> bytes:
@@ -66,30 +74,116 @@ def _word(text: str) -> str:
 
 def _unfoldable(value: str) -> bool:
     # A long URL has no space to fold at; RFC 5322 allows such a line up to 998 characters.
-    return len(value) <= HARD_LIMIT and not any(ch.isspace() for ch in value)
+    return len(value) <= HARD_LIMIT and not _SPACE.search(value)
 
 
-def _part(subtype: str, content: str) -> bytes:
-    crlf = content.replace("\r\n", "\n").replace("\n", "\r\n")
-    if not crlf.endswith("\r\n"):
-        crlf += "\r\n"
-    body = binascii.b2a_qp(crlf.encode("utf-8"), istext=True)
-    return (
-        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    ).encode("ascii") + body
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One body part, quoted-printable encoded ahead, with holes filled in for each message.
+
+    Quoted-printable works line by line: how a line is encoded depends on nothing outside
+    it. So the runs of lines without a hole are encoded once, and a line with a hole is kept
+    as text, to be filled and encoded when a message is finished. The bytes are exactly those
+    of encoding the whole filled text at once (tests/mail/test_mime.py checks that).
+    """
+
+    # Encoded runs of whole lines (bytes), and lines with holes, without their line end (str).
+    pieces: tuple[bytes | str, ...]
+    holes: Mapping[str, str]  # name -> the marker standing for it in the lines
+
+    @classmethod
+    def of(
+        cls,
+        subtype: str,
+        chunks: Iterable[str],
+        holes: Mapping[str, str],
+        encoded: MutableMapping[str, bytes] | None = None,
+    ) -> Part:
+        """The part from its text, given in chunks as a template writes them out.
+
+        With ``encoded``, a chunk of whole lines without a hole, such as a part of a template
+        marked ``{% cache %}``, is encoded once and kept there for the next part that has it.
+        """
+        head = (
+            f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        ).encode("ascii")
+        pieces: list[bytes | str] = [head]
+        run: list[str] = []  # chunks not yet encoded
+        at_line_start = True
+        for chunk in chunks:
+            if not chunk:
+                continue
+            if (
+                encoded is not None
+                and at_line_start
+                and chunk.endswith("\n")
+                and not any(marker in chunk for marker in holes.values())
+            ):
+                if run:
+                    pieces += _lines("".join(run), holes)
+                    run = []
+                block = encoded.get(chunk)
+                if block is None:
+                    block = encoded[chunk] = _encode(chunk.replace("\r\n", "\n"))
+                pieces.append(block)
+            else:
+                run.append(chunk)
+            at_line_start = chunk.endswith("\n")
+        rest = "".join(run)
+        if rest or len(pieces) == 1:  # an empty text is one empty line
+            pieces += _lines(rest, holes)
+        return cls(tuple(pieces), holes)
+
+    def fill(self, values: Mapping[str, str]) -> bytes:
+        """The part with each hole given its value: a non-empty text on one line."""
+        return b"".join(
+            piece if isinstance(piece, bytes) else _encode(self._filled(piece, values) + "\n")
+            for piece in self.pieces
+        )
+
+    def _filled(self, line: str, values: Mapping[str, str]) -> str:
+        for name, marker in self.holes.items():
+            line = line.replace(marker, values[name])
+        return line
 
 
-def assemble(headers: Iterable[bytes], text: str, html: str) -> bytes:
-    """A multipart/alternative message: the text part first, then the HTML."""
-    # Quoted-printable writes every "=" as "=3D", so "=_" can never occur in a body.
-    boundary = f"=_{secrets.token_hex(12)}"
+def _lines(text: str, holes: Mapping[str, str]) -> list[bytes | str]:
+    """Pieces of the lines of ``text`` (the last one ended too, if it is not): runs without a
+    hole encoded, and the lines with one as text."""
+    text = text.replace("\r\n", "\n").removesuffix("\n")
+    pieces: list[bytes | str] = []
+    start = 0  # of the first line not yet in a piece
+    for line in _lines_holding(tuple(holes.values())).finditer(text) if holes else ():
+        if line.start() > start:
+            pieces.append(_encode(text[start : line.start()]))
+        pieces.append(line.group())
+        start = line.end() + 1
+    if start <= len(text):  # the lines after the last hole; also "" is one empty line
+        pieces.append(_encode(text[start:] + "\n"))
+    return pieces
+
+
+@lru_cache(maxsize=64)
+def _lines_holding(markers: tuple[str, ...]) -> re.Pattern[str]:
+    """Matches each whole line in which any of ``markers`` occurs."""
+    return re.compile(f"^.*(?:{'|'.join(map(re.escape, markers))}).*$", re.MULTILINE)
+
+
+def _encode(lines: str) -> bytes:
+    """Lines, each ending in a line feed, quoted-printable in UTF-8 with CRLF line ends."""
+    return binascii.b2a_qp(lines.replace("\n", "\r\n").encode("utf-8"), istext=True)
+
+
+def assemble(headers: Iterable[bytes], text: bytes, html: bytes) -> bytes:
+    """A multipart/alternative message of two filled parts: the text first, then the HTML."""
+    # Quoted-printable writes every "=" as "=3D", so "=_" can never occur in a body: the
+    # boundary needs no secret randomness (and os.urandom is a system call a message).
+    boundary = f"=_{random.getrandbits(96):024x}"
     head = b"".join(headers) + (
         f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
     ).encode("ascii")
     # The line break before a delimiter belongs to the delimiter, not to the part above it.
     separator = f"\r\n--{boundary}\r\n".encode("ascii")
     closing = f"\r\n--{boundary}--\r\n".encode("ascii")
-    return b"".join(
-        [head, separator[2:], _part("plain", text), separator, _part("html", html), closing]
-    )
+    return b"".join([head, separator[2:], text, separator, html, closing])

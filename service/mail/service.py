@@ -2,13 +2,18 @@
 
 Nothing here commits: the caller's transaction decides whether the mail exists at all, so an
 email is queued if and only if the change that caused it is committed.
+
+Messages whose contexts differ only in the recipient's own values are rendered once (see
+``Drafts``): a job that mails many people names those values in each ``Outgoing``'s
+``personal`` and passes one ``Drafts`` to each of its calls.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -17,16 +22,29 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import dialect_insert, table_of
-from service.mail.compose import Composed, Composer, normalise_address
+from service.mail.compose import (
+    UNSUBSCRIBE,
+    Composed,
+    Composer,
+    Draft,
+    Fragments,
+    normalise_address,
+)
 from service.mail.models import MailDelivery, MailMessage, MailStatus, MailSuppression
 
 CHUNK = 500
 MAX_KEY = 255
+DRAFTS = 2000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Outgoing:
-    """An email to queue. ``key`` names what it is about, so that queueing it twice is harmless."""
+    """An email to queue. ``key`` names what it is about, so that queueing it twice is harmless.
+
+    ``personal`` names the values in ``context`` that are the recipient's own (links with
+    their token): they are filled in after rendering, so that everyone whose context is
+    otherwise equal shares one rendering. The unsubscribe link is always one of them.
+    """
 
     kind: str
     recipient: str
@@ -34,10 +52,54 @@ class Outgoing:
     context: Mapping[str, Any]
     unsubscribe_url: str | None = None
     briefs: Sequence[tuple[uuid.UUID, int]] = ()
+    personal: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 < len(self.key) <= MAX_KEY:
             raise ValueError(f"an idempotency key has 1 to {MAX_KEY} characters: {self.key!r}")
+
+    def values(self) -> dict[str, str]:
+        """The recipient's own values, by name, with the unsubscribe link."""
+        values = {name: self.context[name] for name in self.personal}
+        if self.unsubscribe_url is not None:
+            values[UNSUBSCRIBE] = self.unsubscribe_url
+        return values
+
+
+class Drafts:
+    """Renderings shared by the messages of one job (an alert to everyone, a digest run).
+
+    A draft is keyed by the kind, the personal names and the other items of the context,
+    so messages share one only if those are equal: values compare by value (strings,
+    tuples, frozen dataclasses) or by identity (rows, which do not change during a job). A
+    context holding a list or a dict cannot be a key, and is rendered for its message
+    alone. The least recently used drafts beyond ``size`` are dropped, to bound memory.
+    The job's drafts also share the parts their templates mark ``{% cache %}``.
+    """
+
+    def __init__(self, size: int = DRAFTS) -> None:
+        self.size = size
+        self._drafts: OrderedDict[Hashable, Draft] = OrderedDict()
+        self._fragments = Fragments()
+
+    def get(self, composer: Composer, outgoing: Outgoing) -> Draft:
+        """The draft for ``outgoing``, with a hole for each of ``Outgoing.values()``."""
+        kind, context, own = outgoing.kind, outgoing.context, outgoing.personal
+        shared = tuple((k, v) for k, v in context.items() if k not in own)
+        key = (kind, own, outgoing.unsubscribe_url is None, shared)
+        names = own if outgoing.unsubscribe_url is None else (*own, UNSUBSCRIBE)
+        try:
+            draft = self._drafts.get(key)
+        except TypeError:  # unhashable: nothing to share it with
+            return composer.prepare(kind, context, names, self._fragments)
+        if draft is None:
+            draft = composer.prepare(kind, context, names, self._fragments)
+            self._drafts[key] = draft
+            if len(self._drafts) > self.size:
+                self._drafts.popitem(last=False)
+        else:
+            self._drafts.move_to_end(key)
+        return draft
 
 
 async def enqueue(
@@ -48,12 +110,22 @@ async def enqueue(
 
 
 async def enqueue_many(
-    session: AsyncSession, outgoings: Sequence[Outgoing], *, composer: Composer, now: datetime
+    session: AsyncSession,
+    outgoings: Sequence[Outgoing],
+    *,
+    composer: Composer,
+    now: datetime,
+    drafts: Drafts | None = None,
 ) -> int:
-    """Render and queue emails in chunks, one INSERT per chunk; returns how many were new."""
+    """Render and queue emails in chunks, one INSERT per chunk; returns how many were new.
+
+    A job that calls this more than once passes the same ``drafts`` to each call.
+    """
+    drafts = Drafts() if drafts is None else drafts
     new = 0
     for start in range(0, len(outgoings), CHUNK):
-        new += await _enqueue_chunk(session, outgoings[start : start + CHUNK], composer, now)
+        chunk = outgoings[start : start + CHUNK]
+        new += await _enqueue_chunk(session, chunk, composer, drafts, now)
     return new
 
 
@@ -88,7 +160,11 @@ async def purge_bodies(
 
 
 async def _enqueue_chunk(
-    session: AsyncSession, chunk: Sequence[Outgoing], composer: Composer, now: datetime
+    session: AsyncSession,
+    chunk: Sequence[Outgoing],
+    composer: Composer,
+    drafts: Drafts,
+    now: datetime,
 ) -> int:
     # The first of two messages with one key wins, as it would across two transactions.
     unique: dict[str, Outgoing] = {}
@@ -102,8 +178,8 @@ async def _enqueue_chunk(
     todo = [o for o in unique.values() if normalise_address(o.recipient) not in blocked]
     if not todo:
         return 0
-    # Rendering costs milliseconds a message: in a thread, the event loop keeps serving.
-    rows = await asyncio.to_thread(_render, composer, todo, now)
+    # A new draft costs a few hundred µs: in a thread, the event loop keeps serving.
+    rows = await asyncio.to_thread(_render, composer, drafts, todo, now)
     inserted = await _insert_messages(session, rows)
     await _insert_deliveries(session, todo, inserted)
     return len(inserted)
@@ -114,12 +190,13 @@ async def _existing_keys(session: AsyncSession, keys: list[str]) -> list[str]:
     return list(await session.scalars(query))
 
 
-def _render(composer: Composer, todo: Sequence[Outgoing], now: datetime) -> list[dict[str, Any]]:
+def _render(
+    composer: Composer, drafts: Drafts, todo: Sequence[Outgoing], now: datetime
+) -> list[dict[str, Any]]:
     rows = []
     for o in todo:
-        composed = composer.compose(
-            o.kind, o.recipient, o.context, now=now, unsubscribe_url=o.unsubscribe_url
-        )
+        draft = drafts.get(composer, o)
+        composed = composer.finish(draft, o.recipient, o.values(), now=now)
         rows.append(_message_row(o.key, o.kind, composed, now))
     return rows
 

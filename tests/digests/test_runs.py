@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from digests import service as digest_service
 from digests.jobs import digests_of
 from digests.models import DigestRecipient, DigestRun
+from service.keys import links_key
 from service.mail.models import MailMessage
+from subscribers.models import Subscriber
+from subscribers.tokens import Purpose
 from tests import factories
 from tests.conftest import Clock
 from tests.digests.conftest import digest, drain, publish
@@ -188,3 +192,51 @@ async def test_a_missed_run_is_caught_up_in_one_digest(
     assert [titles(m) for m in smtp_server.messages] == [["Brief 25", "Brief 24", "Brief 23"]]
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(MailMessage)) == 1
+
+
+async def test_digests_rendered_once_for_many_people_carry_each_ones_links_and_reasons(
+    quiet: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: Any,
+    smtp_server: SmtpServer,
+) -> None:
+    """Two people who follow the same things share one rendering of their digest; each still
+    gets their own links, and a third their own reasons. Brief text is escaped in HTML."""
+    await people(
+        sessions,
+        ("a@nhs.net", "weekly", {"themes": ["neglect"]}),
+        ("b@nhs.net", "weekly", {"themes": ["neglect"]}),
+        ("c@nhs.net", "weekly", {}),
+    )
+    await digest(quiet, clock, "weekly", "2026-11-23 08:00")
+    hostile = "Brief <script>alert('x')</script> & \u201cneglect\u201d =3D"
+    await publish(quiet, publisher, clock, "2026-11-24 10:00", title=hostile, themes=["neglect"])
+    smtp_server.messages.clear()
+
+    summary = await digest(quiet, clock, "weekly", "2026-11-30 09:00")
+    assert summary.queued == 3
+    app = quiet.server.app
+    assert app is not None
+    async with sessions() as session:
+        ids = dict((await session.execute(select(Subscriber.email, Subscriber.id))).all())
+    bodies = {}
+    for message in smtp_server.messages:
+        (email,) = message.recipients
+        parsed = message.parsed()
+        text = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n")
+        html = parsed.get_body(("html",)).get_content()
+        manage = re.findall(r"/subscriptions/manage/([^\s\"]+)", text + html)
+        unsubscribe = parsed["List-Unsubscribe"].strip("<>").rsplit("/", 1)[1]
+        assert len(set(manage)) == 1, manage  # the same link in both parts
+        tokens = app[links_key].tokens
+        assert tokens.read(manage[0], Purpose.manage).subscriber_id == ids[email]
+        assert tokens.read(unsubscribe, Purpose.unsubscribe).subscriber_id == ids[email]
+        why = "you follow Neglect" if email != "c@nhs.net" else "you asked for all new learning"
+        assert f"Why: {why}\n" in text
+        assert f"Why you got this: {why}.</p>" in html
+        assert hostile in text
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; \u201cneglect\u201d" in html
+        assert "<script>" not in html
+        bodies[email] = text.replace(manage[0], "TOKEN")
+    assert bodies["a@nhs.net"] == bodies["b@nhs.net"] != bodies["c@nhs.net"]

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any, cast
 
 import pytest
 from jinja2 import UndefinedError
+from markupsafe import escape
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.mail.compose import Composer, UnsafeHeader
-from service.mail.service import Outgoing, enqueue
+from service.mail.compose import Composer, Draft, UnsafeHeader
+from service.mail.service import Drafts, Outgoing, enqueue, enqueue_many
 from tests.mail.helpers import mail, messages
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -119,3 +121,150 @@ async def test_an_unsafe_email_is_never_queued(
             await enqueue(session, mail(1), composer=composer, now=NOW)
             await enqueue(session, bad, composer=composer, now=NOW)
     assert await messages(sessions) == []
+
+
+@dataclass(frozen=True)
+class HostileBrief:
+    """What the alert template reads of a brief, written to break HTML and the encoding."""
+
+    title: str = "<script>alert('x')</script> & \u201cBaby =3D T\u201d =_ \U0001f476"
+    source_review: str = "Child <b>Q</b>"
+    source_board: str = "Board & partners"
+    source_published_on: date | None = None
+    summary: str = "Line one & more.\n.\nTrailing space \nA long line " + "= " * 60
+    summary_html: str = "<p>Already <em>safe</em> HTML</p>"
+    learning_points: tuple[str, ...] = ("Ask <who>.", "Escalate & record.")
+
+
+def alert_context(reasons: tuple[str, ...], manage_url: str) -> dict[str, Any]:
+    return {
+        "brief": HOSTILE,
+        "brief_url": "https://learnhub.example/briefs/1?a=1&b=2",
+        "change_note": None,
+        "reasons": reasons,
+        "manage_url": manage_url,
+    }
+
+
+HOSTILE = HostileBrief()
+# Three people: the first and the last have the same reasons, so they share one draft; the
+# second one's link has characters that HTML must escape (Links makes URL-safe ones).
+PEOPLE = [
+    (
+        "one@example.org",
+        ("you follow Neglect <and> abuse",),
+        "https://learnhub.example/subscriptions/manage/eyJvbmUiOjF9.aBc-_.sig1",
+        "https://learnhub.example/unsubscribe/eyJvbmUiOjF9.aBc-_.uns1",
+    ),
+    (
+        "two@example.org",
+        ("you are a member of A & B",),
+        "https://learnhub.example/subscriptions/manage/two?x=1&y='2'",
+        "https://learnhub.example/unsubscribe/eyJ0d28iOjJ9.xYz.uns2",
+    ),
+    (
+        "three@example.org",
+        ("you follow Neglect <and> abuse",),
+        "https://learnhub.example/subscriptions/manage/eyJ0aHJlZSI6M30.q.sig3",
+        "https://learnhub.example/unsubscribe/eyJ0aHJlZSI6M30.q.uns3",
+    ),
+]
+
+
+def readable(message: EmailMessage) -> dict[str, str]:
+    """Everything a reader sees, without what differs between any two messages."""
+    text, html = message.iter_parts()
+    headers = {k: str(v) for k, v in message.items() if k not in ("Message-ID", "Content-Type")}
+    return {
+        **headers,
+        "text": cast(EmailMessage, text).get_content().replace("\r\n", "\n"),
+        "html": cast(EmailMessage, html).get_content().replace("\r\n", "\n"),
+    }
+
+
+def test_one_draft_for_everyone_gives_each_their_own_links_and_escapes_as_before(
+    composer: Composer,
+) -> None:
+    """A draft shared by several people reads, for each, exactly as their message rendered
+    on its own does: their links, their reasons; brief text escaped in HTML only."""
+    names = ("manage_url", "unsubscribe_url")
+    drafts = {
+        why: composer.prepare("alert", alert_context(why, ""), names) for _, why, *_ in PEOPLE
+    }
+    assert len(drafts) == 2
+    for email, why, manage, unsubscribe in PEOPLE:
+        values = {"manage_url": manage, "unsubscribe_url": unsubscribe}
+        message = readable(parse(composer.finish(drafts[why], email, values, now=NOW).message))
+        alone = compose(
+            composer,
+            kind="alert",
+            recipient=email,
+            context=alert_context(why, manage),
+            unsubscribe_url=unsubscribe,
+        )
+        assert message == readable(alone)
+        assert message["To"] == email
+        assert message["List-Unsubscribe"] == f"<{unsubscribe}>"
+        assert f"pause or unsubscribe: {manage}\n" in message["text"]
+        assert f'<a href="{escape(manage)}">Change what you get' in message["html"]
+        assert f"Why you got this: {why[0]}." in message["text"]
+        assert f"Why you got this: {escape(why[0])}." in message["html"]
+        assert "<script>alert('x')</script> & \u201cBaby =3D T\u201d =_" in message["text"]
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp;" in message["html"]
+        assert "<script>" not in message["html"]
+        for other in PEOPLE:
+            if other[0] != email:
+                assert other[2] not in message["text"] and other[3] not in str(message)
+
+
+def test_a_personal_value_must_be_given_and_fit_on_its_line(composer: Composer) -> None:
+    personal = {"manage_url": "https://learnhub.example/m/1"}
+    draft = composer.prepare("alert", alert_context(("r",), ""), personal)
+    with pytest.raises(ValueError, match="needs"):
+        composer.finish(draft, "a@example.org", {}, now=NOW)
+    with pytest.raises(UnsafeHeader):
+        composer.finish(draft, "a@example.org", {"manage_url": "x\r\nBcc: b"}, now=NOW)
+    with pytest.raises(ValueError, match="empty"):
+        composer.finish(draft, "a@example.org", {"manage_url": ""}, now=NOW)
+
+
+async def test_queued_alerts_share_renderings_but_not_links_or_reasons(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prepared: list[str] = []
+    prepare = composer.prepare
+
+    def counting(kind: str, *args: Any) -> Draft:
+        prepared.append(kind)
+        return prepare(kind, *args)
+
+    monkeypatch.setattr(composer, "prepare", counting)
+    reasons = [PEOPLE[0][1], PEOPLE[1][1], PEOPLE[0][1]]
+    outgoing = [
+        Outgoing(
+            kind="alert",
+            recipient=f"reader{n}@example.org",
+            key=f"alert:{n}",
+            context=alert_context(why, f"https://learnhub.example/subscriptions/manage/m{n}"),
+            unsubscribe_url=f"https://learnhub.example/unsubscribe/u{n}",
+            personal=("manage_url",),
+        )
+        for n, why in enumerate(reasons)
+    ]
+    drafts = Drafts()
+    async with sessions.begin() as session:
+        assert await enqueue_many(session, outgoing[:2], composer=composer, now=NOW, drafts=drafts)
+        assert await enqueue_many(session, outgoing[2:], composer=composer, now=NOW, drafts=drafts)
+
+    assert prepared == ["alert", "alert"]  # two sets of reasons, across two calls
+    rows = await messages(sessions)
+    for n, (row, why) in enumerate(zip(rows, reasons, strict=True)):
+        message = readable(parse(row.body or b""))
+        assert message["To"] == f"reader{n}@example.org"
+        assert message["List-Unsubscribe"] == f"<https://learnhub.example/unsubscribe/u{n}>"
+        manage = f"https://learnhub.example/subscriptions/manage/m{n}"
+        assert f"pause or unsubscribe: {manage}\n" in message["text"]
+        assert f"Why you got this: {why[0]}." in message["text"]
+        assert f"Why you got this: {escape(why[0])}." in message["html"]

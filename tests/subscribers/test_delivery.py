@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from service.keys import dispatcher_key
 from service.mail.models import MailMessage
+from subscribers.tokens import Claims, Purpose, TokenProblem, Tokens
 from tests import factories
 from tests.conftest import Clock
 from tests.digests.conftest import drain, publish, quiet
@@ -76,3 +78,24 @@ async def test_a_brief_withdrawn_before_its_alerts_go_is_never_announced(
         alert = await session.scalar(select(MailMessage).where(MailMessage.kind == "alert"))
     assert alert is not None and alert.status == "failed"
     assert alert.last_error == "the brief was withdrawn first"
+
+
+def test_links_in_emails_carry_the_serializers_own_tokens(clock: Clock) -> None:
+    """Tokens are made without the serializer, for speed: they must be exactly its tokens."""
+    tokens = Tokens("a-test-secret-" + "x" * 32, clock)
+    for claims in [
+        Claims(1, 0, Purpose.manage),
+        Claims(123456789, 42, Purpose.unsubscribe),
+        Claims(7, 3, Purpose.membership, group_id=99),
+    ]:
+        token = tokens.make(claims)
+        assert token == tokens._serializer.dumps(
+            [claims.subscriber_id, claims.version, claims.purpose.value, claims.group_id]
+        )
+        assert tokens.read(token, claims.purpose) == claims
+        with pytest.raises(TokenProblem):
+            tokens.read(token, Purpose.confirm)
+    confirm = tokens.make(Claims(1, 0, Purpose.confirm))
+    clock.advance(days=8)
+    with pytest.raises(TokenProblem, match="expired"):
+        tokens.read(confirm, Purpose.confirm)
