@@ -28,7 +28,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# The servers below run this module as bench.feeds, in processes of their own: both the
+# project and bench/ (for _common) must be importable there too.
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import aiohttp  # noqa: E402
 from _common import wait_for  # noqa: E402
