@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import os
 import random
@@ -217,6 +218,7 @@ async def _bench(
         TAXONOMY,
         config,
     )
+    gc.freeze()  # as learnhub serve does once it has started (service/cli.py)
     rss_before = peak_rss_mb()
     start = time.perf_counter()
     summary = await run_digest(digests, "weekly", period_end, now=utcnow())
