@@ -124,7 +124,13 @@ def _dispatcher(run_workers: bool) -> Callable[[web.Application], AsyncIterator[
 
 
 def registrations(app: web.Application) -> list[Registration]:
-    alerts = Alerts(app[composer_key], app[links_key], app[tagging_key].taxonomy, app[settings_key])
+    alerts = Alerts(
+        app[composer_key],
+        app[links_key],
+        app[tagging_key].taxonomy,
+        app[settings_key],
+        reads=app[readonly_key],
+    )
     feeds = app[feed_cache_key]
 
     async def invalidate_feeds(_session: AsyncSession, _event: Event) -> None:

@@ -39,6 +39,8 @@ class Alerts:
     links: Links
     taxonomy: Taxonomy
     settings: Settings
+    # Matching only reads: on SQLite a write session would hold the write lock for the scan.
+    reads: Sessions
 
     async def on_brief(self, sessions: Sessions, event: Event, sent: Callable[[], None]) -> None:
         """brief.published and brief.updated: tell every immediate subscriber it concerns.
@@ -47,7 +49,7 @@ class Alerts:
         the first arrive while the rest are still being written. A retry after a failure
         repeats nothing: each alert's key names the brief, its revision and the person.
         """
-        async with sessions() as session:
+        async with self.reads() as session:
             brief = await session.get(Brief, event.brief_id)
             if brief is None or brief.status != Status.published:
                 return  # withdrawn before we got to it: there is nothing to announce
