@@ -104,3 +104,21 @@ def test_0006_moves_filters_to_masks_and_back(scratch_url: str) -> None:
         await engine.dispose()
 
     asyncio.run(go())
+
+
+def test_mail_bodies_are_compressed_with_lz4_on_postgresql(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite stores message bodies uncompressed")
+    query = (
+        "SELECT attcompression::text FROM pg_attribute "
+        "WHERE attrelid = 'mail_messages'::regclass AND attname = 'body'"
+    )
+
+    async def go() -> str:
+        engine = db.create_engine(database_url)
+        async with engine.connect() as connection:
+            found = await connection.scalar(text(query))
+        await engine.dispose()
+        return str(found)
+
+    assert asyncio.run(go()) == "l"
