@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -26,20 +27,21 @@ def alembic_config(url: str) -> Config:
 
 async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision``."""
-    engine = db.create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(_upgrade, alembic_config(url), revision)
-    finally:
-        await engine.dispose()
+    await _migrate(url, _upgrade, revision)
 
 
 async def downgrade(url: str, revision: str) -> None:
     """Take the database at ``url`` back to ``revision`` (tests of a migration's data)."""
+    await _migrate(url, _downgrade, revision)
+
+
+async def _migrate(
+    url: str, step: Callable[[Connection, Config, str], None], revision: str
+) -> None:
     engine = db.create_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(_downgrade, alembic_config(url), revision)
+            await connection.run_sync(step, alembic_config(url), revision)
     finally:
         await engine.dispose()
 
