@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from ipaddress import IPv4Network, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
 from aiohttp import web
@@ -39,28 +39,29 @@ def forwarded_client(trusted: Sequence[IPv4Network | IPv6Network]) -> Middleware
     limits. Proxies append to the header, so anything a client wrote there sits to the left.
     """
 
-    def is_trusted(address: str) -> bool:
+    def parsed(address: str) -> IPv4Address | IPv6Address | None:
         try:
-            found = ip_address(address)
+            return ip_address(address)
         except ValueError:
-            return False
-        return any(found in network for network in trusted)
+            return None
+
+    def is_trusted(address: IPv4Address | IPv6Address | None) -> bool:
+        return address is not None and any(address in network for network in trusted)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         client = request.remote
-        if client is None or not is_trusted(client):
+        if client is None or not is_trusted(parsed(client)):
             return await handler(request)
         hops = [
             a.strip() for h in request.headers.getall("X-Forwarded-For", []) for a in h.split(",")
         ]
         for hop in reversed(hops):
-            try:
-                ip_address(hop)
-            except ValueError:
+            address = parsed(hop)
+            if address is None:
                 break  # not an address: trust nothing to its left
             client = hop
-            if not is_trusted(hop):
+            if not is_trusted(address):
                 break
         return await handler(request.clone(remote=client))
 
