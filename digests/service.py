@@ -129,9 +129,10 @@ async def _refresh_statistics(digests: Digests) -> None:
     (already sent? already done?) turn into scans of everything the run wrote so far. Fresh
     statistics at doubling intervals keep them index lookups, for a handful of ANALYZEs.
     """
-    async with digests.sessions.begin() as session:
+    async with digests.sessions() as session:  # no transaction unless there is work
         if session.get_bind().dialect.name == "postgresql":
             await session.execute(text("ANALYZE mail_messages, mail_deliveries, digest_recipients"))
+            await session.commit()
 
 
 async def _batch(
