@@ -110,9 +110,9 @@ def brief_mask(bits: masks.Bits, facts: BriefFacts, facet: str) -> int:
 async def sql_floor(session: AsyncSession, facts: BriefFacts, bits: masks.Bits) -> int:
     """The database's share: counting the rows the same conditions select, sending none."""
     wanted = [
-        masks.shares_a_bit(facet, brief_mask(bits, facts, facet))  # type: ignore[arg-type]
+        masks.shares_a_bit(facet, brief)  # type: ignore[arg-type]
         for facet in FACETS
-        if brief_mask(bits, facts, facet) >= 0
+        if (brief := brief_mask(bits, facts, facet)) >= 0
     ]
     query = select(func.count()).where(
         Subscriber.frequency == "immediate",
