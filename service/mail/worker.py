@@ -3,7 +3,12 @@
 Delivery is at least once. A message is marked sent only after the next hop accepted it, so a
 worker that dies leaves its claimed rows in 'sending'; once their lease runs out any worker
 claims them again. The only duplicates are the messages that were accepted by the server but
-not yet recorded when the worker died: at most one batch.
+not yet recorded when the worker died: they are among the rows it held, at most two batches.
+
+The shape is the one of the plainest fast sender: one lane per connection, each sending
+message after message from a shared queue. The loop claims the next batch into that queue
+while the lanes are still busy with the last one, so no connection waits for a claim; the
+outcomes are written by a task of their own, so no connection waits for a write either.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,20 +51,25 @@ class MailWorker:
         self._sender = sender
         self._clock = clock
         self._envelope_from = envelope_from
+        self._concurrency = concurrency
         # Outcomes are written a quarter of a batch at a time: often enough that a crash
         # leaves few sent-but-unrecorded messages, seldom enough that a transaction per
         # handful of messages does not halve the throughput.
         self._flush_every = max(concurrency, batch_size // 4)
         self._batch_size = batch_size
+        # When no more than this many claimed messages wait for a lane, the next batch is
+        # claimed: enough to keep every connection busy while the claim takes its turn.
+        self._low_water = max(2 * concurrency, batch_size // 2)
         self._lease = lease
         self._poll_interval = poll_interval
         self._retry = retry or RetryPolicy()
         self._purge_every = purge_every
         self._rng = rng or random.Random()  # noqa: S311  # jitter, not secrecy
-        self._slots = asyncio.Semaphore(concurrency)
+        self._room = asyncio.Event()
         self._wakeup = asyncio.Event()
         self._results: list[Result] = []
         self._flush_lock = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
         self._stopping = False
         self._next_purge: datetime | None = None
         self._task: asyncio.Task[None] | None = None
@@ -80,43 +89,121 @@ class MailWorker:
         self._wakeup.set()
 
     async def stop(self) -> None:
-        """Finish the sends in flight, record them, hand back the rest of the batch untried."""
+        """Finish the sends in flight, record them, hand back the rest untried."""
         self._stopping = True
         self._wakeup.set()
+        self._room.set()
         if self._task is not None:
             await self._task
             self._task = None
 
     async def run_once(self) -> int:
         """Claim one batch, send it and record the outcomes; returns how many were claimed."""
-        async with self._sessions.begin() as session:
-            now = self._clock()
-            claimed = await queue.claim(session, now=now, lease=self._lease, limit=self._batch_size)
-            sendable = await queue.drop_suppressed(session, claimed, now=now)
+        claimed, sendable = await self._claim()
         if sendable:
-            await self._deliver(sendable)
-        return len(claimed)
+            inbox: asyncio.Queue[Claimed | None] = asyncio.Queue()
+            for message in sendable:
+                inbox.put_nowait(message)
+            await self._drain(inbox, persistent=False)
+        return claimed
 
     async def purge(self) -> int:
         """Drop old bodies (retention); done about every ``purge_every`` by the loop."""
         async with self._sessions.begin() as session:
             return await purge_bodies(session, now=self._clock())
 
+    async def _claim(self) -> tuple[int, list[Claimed]]:
+        """How many due messages were claimed, and those of them that may be sent."""
+        async with self._sessions.begin() as session:
+            now = self._clock()
+            claimed = await queue.claim(session, now=now, lease=self._lease, limit=self._batch_size)
+            return len(claimed), await queue.drop_suppressed(session, claimed, now=now)
+
     async def _run(self) -> None:
+        inbox: asyncio.Queue[Claimed | None] = asyncio.Queue()
+        lanes = asyncio.create_task(self._drain(inbox, persistent=True))
         while not self._stopping:
             self._wakeup.clear()
             try:
                 await self._purge_when_due()
-                claimed = await self.run_once()
+                claimed, sendable = await self._claim()
             except Exception:
-                # The database or the network failed outside any one message. Nothing is
-                # lost (rows stay pending, or come back when their lease ends), so the loop
-                # must outlive the outage rather than die quietly in the background.
-                logger.exception("mail worker: the batch failed; trying again after a pause")
-                claimed = 0
-            if claimed < self._batch_size and not self._stopping:
+                # The database failed outside any one message. Nothing is lost (rows stay
+                # pending, or come back when their lease ends), so the loop must outlive the
+                # outage rather than die quietly in the background.
+                logger.exception("mail worker: claiming failed; trying again after a pause")
+                claimed, sendable = 0, []
+            for message in sendable:
+                inbox.put_nowait(message)
+            if self._stopping:
+                break
+            if claimed == self._batch_size:
+                # More may be due: claim again once this batch is well under way.
+                await self._until_room(inbox)
+            else:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+        for _ in range(self._concurrency):
+            inbox.put_nowait(None)  # after what is queued, which the lanes hand back
+        try:
+            await lanes
+        except Exception:
+            # Recording failed (the database is away): unrecorded rows come back when their
+            # lease ends. Nothing is lost.
+            logger.exception("mail worker: recording the last outcomes failed")
+
+    async def _until_room(self, inbox: asyncio.Queue[Claimed | None]) -> None:
+        self._room.clear()
+        while inbox.qsize() > self._low_water and not self._stopping:
+            await self._room.wait()
+            self._room.clear()
+
+    async def _drain(self, inbox: asyncio.Queue[Claimed | None], *, persistent: bool) -> None:
+        """Send what is in ``inbox`` on every connection, then record every outcome.
+
+        A persistent drain (the loop's) waits for more until it meets a None for each lane;
+        the other (run_once's) ends when the inbox is empty.
+        """
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(self._concurrency):
+                    group.create_task(self._lane(inbox, persistent))
+        finally:
+            if self._flusher is not None:
+                await asyncio.wait([self._flusher])
+            await self._flush()
+
+    async def _lane(self, inbox: asyncio.Queue[Claimed | None], persistent: bool) -> None:
+        while persistent or not inbox.empty():
+            message = await inbox.get()
+            if message is None:
+                return
+            if inbox.qsize() <= self._low_water:
+                self._room.set()
+            if self._stopping or not self._leased_long_enough(message):
+                result = Result(message, Outcome.released)
+            else:
+                result = await self._attempt(message)
+            self._record(result)
+
+    def _record(self, result: Result) -> None:
+        self._results.append(result)
+        if len(self._results) >= self._flush_every and (
+            self._flusher is None or self._flusher.done()
+        ):
+            self._flusher = asyncio.create_task(self._flush_logged())
+
+    async def _flush_logged(self) -> None:
+        try:
+            await self._flush(at_least=self._flush_every)
+        except Exception:
+            # The results stay for the next flush; the sends go on meanwhile.
+            logger.exception("mail worker: recording outcomes failed; trying again later")
+
+    def _leased_long_enough(self, message: Claimed) -> bool:
+        # A slow server or a rate cap can keep the end of a batch waiting. Once half its lease
+        # is gone, another worker may soon claim it too: hand it back rather than race.
+        return self._clock() < message.leased_until - self._lease / 2
 
     async def _purge_when_due(self) -> None:
         now = self._clock()
@@ -125,27 +212,6 @@ class MailWorker:
             purged = await self.purge()
             if purged:
                 logger.info("mail worker: dropped the bodies of %d old messages", purged)
-
-    async def _deliver(self, batch: Sequence[Claimed]) -> None:
-        async with asyncio.TaskGroup() as group:
-            for message in batch:
-                group.create_task(self._deliver_one(message))
-        await self._flush()
-
-    async def _deliver_one(self, message: Claimed) -> None:
-        async with self._slots:
-            if self._stopping or not self._leased_long_enough(message):
-                result = Result(message, Outcome.released)
-            else:
-                result = await self._attempt(message)
-        self._results.append(result)
-        if len(self._results) >= self._flush_every:
-            await self._flush()
-
-    def _leased_long_enough(self, message: Claimed) -> bool:
-        # A slow server or a rate cap can keep the end of a batch waiting. Once half its lease
-        # is gone, another worker may soon claim it too: hand it back rather than race.
-        return self._clock() < message.leased_until - self._lease / 2
 
     async def _attempt(self, message: Claimed) -> Result:
         try:
@@ -163,17 +229,18 @@ class MailWorker:
             return Result(message, Outcome.temporary, f"{type(exc).__name__}: {exc}")
         return Result(message, Outcome.sent)
 
-    async def _flush(self) -> None:
+    async def _flush(self, at_least: int = 1) -> None:
+        """Write the outcomes, ``at_least`` at a time, until fewer are left."""
         async with self._flush_lock:
-            results, self._results = self._results, []
-            if not results:
-                return
-            try:
-                async with self._sessions.begin() as session:
-                    await queue.record(
-                        session, results, now=self._clock(), policy=self._retry, rng=self._rng
-                    )
-            except BaseException:
-                # Keep them for the next flush: forgetting would mean sending them again.
-                self._results[:0] = results
-                raise
+            # Outcomes that arrive during a write go in the next one.
+            while len(self._results) >= at_least:
+                results, self._results = self._results, []
+                try:
+                    async with self._sessions.begin() as session:
+                        await queue.record(
+                            session, results, now=self._clock(), policy=self._retry, rng=self._rng
+                        )
+                except BaseException:
+                    # Keep them for the next flush: forgetting would mean sending them again.
+                    self._results[:0] = results
+                    raise

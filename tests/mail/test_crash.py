@@ -2,7 +2,7 @@
 
 The bound: a message is marked sent only after the server accepted it and the worker recorded
 that, so the only messages that can reach a reader twice are those the dead worker had claimed
-('sending') but not recorded. They are at most one batch, and they are exactly the rows still
+('sending') but not recorded. They are at most two batches (the one being sent and the next, claimed ahead), and they are exactly the rows still
 'sending' when the worker died: the test checks every duplicate is one of those.
 """
 
@@ -60,7 +60,7 @@ async def test_a_killed_worker_loses_nothing_and_duplicates_at_most_its_batch(
 
     rows = await messages(sessions)
     on_the_wire = {m.recipient for m in rows if m.status == "sending"}
-    assert 0 < len(on_the_wire) <= BATCH
+    assert 0 < len(on_the_wire) <= 2 * BATCH  # the batch being sent, and the next one claimed
     assert any(m.status == "pending" for m in rows)  # killed mid-run, not after it
 
     smtp_server.data_delay = 0
