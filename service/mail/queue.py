@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import UTCDateTime, dialect_insert, table_of
 from service.mail.models import MailMessage, MailStatus, MailSuppression
-from service.mail.service import suppressed
 
 SUSPEND_AFTER = 3
 M = table_of(MailMessage)
@@ -43,6 +42,9 @@ class Claimed:
     body: bytes
     attempts: int
     leased_until: datetime
+    # The recipient had permanent failures counted when the message was claimed: a success
+    # must reset the count. (Nobody else's count is touched, which saves a write a flush.)
+    failing: bool = False
 
 
 class Outcome(Enum):
@@ -89,17 +91,31 @@ async def claim(
 async def drop_suppressed(
     session: AsyncSession, claimed: Sequence[Claimed], *, now: datetime
 ) -> list[Claimed]:
-    """Fail, without sending, the claimed messages whose recipient is suspended."""
-    blocked = await suppressed(session, {c.recipient for c in claimed})
-    if not blocked:
-        return list(claimed)
-    failed = [c.id for c in claimed if c.recipient in blocked]
-    await session.execute(
-        update(M)
-        .where(M.c.id.in_(failed))
-        .values(status=MailStatus.failed.value, leased_until=None, last_error="recipient suspended")
+    """Fail, without sending, the claimed messages whose recipient is suspended; mark those
+    whose recipient has failures counted."""
+    if not claimed:
+        return []
+    query = select(S.c.email, S.c.suspended_at.is_not(None)).where(
+        S.c.email.in_(sorted({c.recipient.lower() for c in claimed})),
+        or_(S.c.suspended_at.is_not(None), S.c.consecutive_failures > 0),
     )
-    return [c for c in claimed if c.recipient not in blocked]
+    known: dict[str, bool] = {email: suspended for email, suspended in await session.execute(query)}
+    if not known:
+        return list(claimed)
+    blocked = [c.id for c in claimed if known.get(c.recipient.lower())]
+    if blocked:
+        await session.execute(
+            update(M)
+            .where(M.c.id.in_(blocked))
+            .values(
+                status=MailStatus.failed.value, leased_until=None, last_error="recipient suspended"
+            )
+        )
+    return [
+        replace(c, failing=True) if c.recipient.lower() in known else c
+        for c in claimed
+        if not known.get(c.recipient.lower())
+    ]
 
 
 async def record(
@@ -114,13 +130,11 @@ async def record(
     by_outcome: dict[Outcome, list[Result]] = {outcome: [] for outcome in Outcome}
     for result in results:
         by_outcome[result.outcome].append(result)
-    sent = [r.message.id for r in by_outcome[Outcome.sent]]
+    sent = [{"row_id": r.message.id, "row_now": now} for r in by_outcome[Outcome.sent]]
     if sent:
-        await session.execute(
-            update(M)
-            .where(M.c.id.in_(sent))
-            .values(status=MailStatus.sent.value, sent_at=now, leased_until=None, last_error=None)
-        )
+        # One statement compiled once and executed for every row: cheaper, per flush, than
+        # an IN list rendered anew each time.
+        await session.execute(_SENT_UPDATE, sent)
     released = [r.message.id for r in by_outcome[Outcome.released]]
     if released:
         await session.execute(
@@ -134,6 +148,17 @@ async def record(
         await session.execute(_FAILURE_UPDATE, rows)
     await _count_failures(session, results, now)
 
+
+_SENT_UPDATE = (
+    update(M)
+    .where(M.c.id == bindparam("row_id"))
+    .values(
+        status=MailStatus.sent.value,
+        sent_at=bindparam("row_now", type_=UTCDateTime()),
+        leased_until=None,
+        last_error=None,
+    )
+)
 
 _FAILURE_UPDATE = (
     update(M)
@@ -161,12 +186,13 @@ def _failure_row(
 
 
 async def _count_failures(session: AsyncSession, results: Sequence[Result], now: datetime) -> None:
-    """A success resets a recipient's count; permanent failures add to it, in order."""
+    """A success resets a failing recipient's count; permanent failures add to it, in order."""
     changes: dict[str, tuple[bool, int, str | None]] = {}
     for r in results:
         email = r.message.recipient
         if r.outcome is Outcome.sent:
-            changes[email] = (True, 0, None)
+            if r.message.failing or email in changes:
+                changes[email] = (True, 0, None)
         elif r.outcome is Outcome.permanent:
             reset, count, _ = changes.get(email, (False, 0, None))
             changes[email] = (reset, count + 1, r.error)
