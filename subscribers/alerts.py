@@ -19,7 +19,7 @@ from service.briefs.models import Brief, Status
 from service.events.models import Event, EventType
 from service.mail.compose import Composer
 from service.mail.models import MailDelivery, MailMessage, MailStatus
-from service.mail.service import Drafts, Outgoing, enqueue_many
+from service.mail.service import Drafts, Outgoing, enqueue_many, enqueue_prepared, prepare_many
 from service.settings import Settings
 from service.taxonomy import FACETS, Facet, Taxonomy
 from subscribers.links import Links
@@ -65,14 +65,18 @@ class Alerts:
         drafts = Drafts()
         for start in range(0, len(found), ALERT_CHUNK):
             chunk = found[start : start + ALERT_CHUNK]
-            async with sessions.begin() as session:
+            # Rendered on the read side; the write transaction only inserts, so that the mail
+            # worker, sending the first chunks meanwhile, never waits long for the database.
+            async with self.reads() as session:
                 filters = await chosen_filters(session, [r.id for r in chunk if r.personal])
                 outgoing = [
                     self._alert(brief, tagged, event, r, filters.get(r.id, {}), note) for r in chunk
                 ]
-                await enqueue_many(
+                prepared = await prepare_many(
                     session, outgoing, composer=self.composer, now=event.occurred_at, drafts=drafts
                 )
+            async with sessions.begin() as session:
+                await enqueue_prepared(session, prepared)
             sent()
 
     def _alert(
