@@ -40,7 +40,7 @@ class MailWorker:
         *,
         envelope_from: str,
         concurrency: int = 4,
-        batch_size: int = 100,
+        batch_size: int = 200,
         lease: timedelta = timedelta(minutes=5),
         poll_interval: float = 5.0,
         retry: RetryPolicy | None = None,
@@ -70,6 +70,8 @@ class MailWorker:
         self._results: list[Result] = []
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
+        self._sending = 0  # messages a lane holds, from leaving the inbox to their outcome
+        self._inbox: asyncio.Queue[Claimed | None] = asyncio.Queue()
         self._stopping = False
         self._next_purge: datetime | None = None
         self._task: asyncio.Task[None] | None = None
@@ -126,6 +128,8 @@ class MailWorker:
             self._wakeup.clear()
             try:
                 await self._purge_when_due()
+                if self._results and self._idle():
+                    await self._flush()  # left over by a write that failed
                 claimed, sendable = await self._claim()
             except Exception:
                 # The database failed outside any one message. Nothing is lost (rows stay
@@ -164,6 +168,7 @@ class MailWorker:
         A persistent drain (the loop's) waits for more until it meets a None for each lane;
         the other (run_once's) ends when the inbox is empty.
         """
+        self._inbox = inbox
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(self._concurrency):
@@ -180,22 +185,34 @@ class MailWorker:
                 return
             if inbox.qsize() <= self._low_water:
                 self._room.set()
-            if self._stopping or not self._leased_long_enough(message):
-                result = Result(message, Outcome.released)
-            else:
-                result = await self._attempt(message)
+            self._sending += 1
+            try:
+                if self._stopping or not self._leased_long_enough(message):
+                    result = Result(message, Outcome.released)
+                else:
+                    result = await self._attempt(message)
+            finally:
+                self._sending -= 1
             self._record(result)
 
+    def _idle(self) -> bool:
+        """Nothing is being sent, nor waiting to be."""
+        return self._sending == 0 and self._inbox.empty()
+
     def _record(self, result: Result) -> None:
+        # Written a batch at a time while mail flows, and at once when it stops: an outcome
+        # must not wait in memory (its row would come back when its lease ends, and be sent
+        # again).
         self._results.append(result)
-        if len(self._results) >= self._flush_every and (
-            self._flusher is None or self._flusher.done()
-        ):
+        due = len(self._results) >= self._flush_every or self._idle()
+        if due and (self._flusher is None or self._flusher.done()):
             self._flusher = asyncio.create_task(self._flush_logged())
 
     async def _flush_logged(self) -> None:
         try:
             await self._flush(at_least=self._flush_every)
+            if self._idle():
+                await self._flush()  # the rest, which came in while we wrote
         except Exception:
             # The results stay for the next flush; the sends go on meanwhile.
             logger.exception("mail worker: recording outcomes failed; trying again later")

@@ -3,6 +3,7 @@ suspension, an outage, two workers on one database, and a graceful stop."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import timedelta
 
@@ -48,6 +49,34 @@ async def test_queued_mail_is_delivered_once_with_every_header(
     rows = await messages(sessions)
     assert [(m.status, m.attempts, m.sent_at) for m in rows] == [("sent", 1, clock())] * 2
     assert len(smtp_server.messages) == 2
+
+
+async def test_a_running_worker_records_each_outcome_when_the_mail_stops_flowing(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    # Fewer messages than a write's worth: they must still be recorded at once, or their
+    # rows would come back when the lease ends and be sent again.
+    worker = make_worker(smtp_sender, batch_size=200)
+    worker.start()
+    await queue(sessions, composer, clock(), [mail(1), mail(2), mail(3)])
+    worker.wake()
+    await smtp_server.received(3)
+    for _ in range(200):
+        if {m.status for m in await messages(sessions)} == {"sent"}:
+            break
+        await asyncio.sleep(0.01)
+    assert {m.status for m in await messages(sessions)} == {"sent"}
+
+    clock.advance(minutes=6)  # past the lease
+    worker.wake()
+    await asyncio.sleep(0.2)
+    await worker.stop()
+    assert len(smtp_server.messages) == 3
 
 
 async def test_a_4xx_is_retried_after_the_backoff_and_delivered_once(
