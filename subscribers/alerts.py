@@ -1,14 +1,17 @@
 """Immediate alerts: event handlers that queue one email per person per brief revision.
 
-They run inside the dispatcher's transaction for the event, so the mail rows exist if and
-only if the handler is recorded as done; the idempotency key (brief, revision, person)
-makes a rerun queue nothing twice. Everyone told of a brief for the same reasons gets the
-same email but for their own links, so it is rendered once per set of reasons (Drafts).
+A publication's alerts are queued in chunks, each committed on its own so that the mail
+worker starts on the first while the rest are rendered; the idempotency key (brief,
+revision, person) makes a rerun of a handler that failed half-way queue nothing twice.
+Everyone told of a brief for the same reasons gets the same email but for their own links,
+so it is rendered once per set of reasons (Drafts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -19,7 +22,14 @@ from service.briefs.models import Brief, Status
 from service.events.models import Event, EventType
 from service.mail.compose import Composer
 from service.mail.models import MailDelivery, MailMessage, MailStatus
-from service.mail.service import Drafts, Outgoing, enqueue_many, enqueue_prepared, prepare_many
+from service.mail.service import (
+    Drafts,
+    Outgoing,
+    Prepared,
+    enqueue_many,
+    enqueue_prepared,
+    prepare_many,
+)
 from service.settings import Settings
 from service.taxonomy import FACETS, Facet, Taxonomy
 from subscribers.links import Links
@@ -28,7 +38,9 @@ from subscribers.models import Subscriber, SubscriptionCode
 
 Sessions = async_sessionmaker[AsyncSession]
 CODES_CHUNK = 1000
-ALERT_CHUNK = 500
+# The first chunk is small, for the first alerts to leave at once; each next one is twice as
+# large, up to the last size, where the cost of a round of queries is spread thin.
+ALERT_CHUNKS = (100, 200, 400, 800, 2000)
 
 
 @dataclass(frozen=True)
@@ -63,21 +75,30 @@ class Alerts:
         note = event.payload.get("change_note") if event.type == EventType.updated else None
         tagged = Tagged.of(brief, self.taxonomy)
         drafts = Drafts()
-        for start in range(0, len(found), ALERT_CHUNK):
-            chunk = found[start : start + ALERT_CHUNK]
-            # Rendered on the read side; the write transaction only inserts, so that the mail
-            # worker, sending the first chunks meanwhile, never waits long for the database.
-            async with self.reads() as session:
-                filters = await chosen_filters(session, [r.id for r in chunk if r.personal])
-                outgoing = [
-                    self._alert(brief, tagged, event, r, filters.get(r.id, {}), note) for r in chunk
-                ]
-                prepared = await prepare_many(
-                    session, outgoing, composer=self.composer, now=event.occurred_at, drafts=drafts
-                )
-            async with sessions.begin() as session:
-                await enqueue_prepared(session, prepared)
-            sent()
+        # Each chunk is rendered on the read side while the one before is being inserted; the
+        # write transaction only inserts, so the mail worker never waits long for it.
+        inserting: asyncio.Future[None] | None = None
+        try:
+            for chunk in _chunks(found):
+                async with self.reads() as session:
+                    filters = await chosen_filters(session, [r.id for r in chunk if r.personal])
+                    outgoing = [
+                        self._alert(brief, tagged, event, r, filters.get(r.id, {}), note)
+                        for r in chunk
+                    ]
+                    prepared = await prepare_many(
+                        session,
+                        outgoing,
+                        composer=self.composer,
+                        now=event.occurred_at,
+                        drafts=drafts,
+                    )
+                if inserting is not None:
+                    await inserting
+                inserting = asyncio.ensure_future(_insert(sessions, prepared, sent))
+        finally:
+            if inserting is not None:
+                await inserting
 
     def _alert(
         self,
@@ -197,3 +218,21 @@ async def chosen_filters(
         for subscriber_id, facet, code in rows:
             found.setdefault(subscriber_id, {}).setdefault(cast(Facet, facet), set()).add(code)
     return found
+
+
+def _chunks(found: Sequence[Recipient]) -> Iterator[Sequence[Recipient]]:
+    start = 0
+    for n in itertools.count():
+        if start >= len(found):
+            return
+        size = ALERT_CHUNKS[min(n, len(ALERT_CHUNKS) - 1)]
+        yield found[start : start + size]
+        start += size
+
+
+async def _insert(
+    sessions: Sessions, prepared: Sequence[Prepared], sent: Callable[[], None]
+) -> None:
+    async with sessions.begin() as session:
+        await enqueue_prepared(session, prepared)
+    sent()
