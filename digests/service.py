@@ -11,9 +11,11 @@ reasons share a draft (Drafts), and only their links, with their tokens, are the
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -23,13 +25,13 @@ from digests.models import DigestRecipient, DigestRun, RunStatus
 from digests.window import Plan, plan_run
 from service.db import dialect_insert, table_of
 from service.mail.compose import Composer
-from service.mail.service import Drafts, Outgoing, enqueue_many
+from service.mail.service import Drafts, Outgoing, Prepared, enqueue_prepared, prepare_many
 from service.settings import Settings
 from service.taxonomy import Facet, Taxonomy
 from subscribers.alerts import chosen_filters
 from subscribers.links import Links
 
-BATCH = 500
+BATCH = 250
 Progress = Callable[[int, int], None]  # (people just done, people in the run)
 
 
@@ -102,12 +104,26 @@ async def run_digest(
     people = sorted(plan.people)
     drafts = Drafts()
     queued = 0
-    for number, start in enumerate(range(0, len(people), BATCH), start=1):
-        queued += await _batch(digests, run, plan, drafts, people[start : start + BATCH], now)
+
+    async def write(number: int, batch: Batch) -> None:
+        nonlocal queued
+        queued += await _write(digests, batch)
         if number & (number - 1) == 0:  # after batches 1, 2, 4, 8…
             await _refresh_statistics(digests)
         if progress:
-            progress(min(BATCH, len(people) - start), len(people))
+            progress(batch.people, len(people))
+
+    # Each batch is planned and rendered on the read side while the one before is written.
+    writing: asyncio.Future[None] | None = None
+    try:
+        for number, start in enumerate(range(0, len(people), BATCH), start=1):
+            batch = await _prepare(digests, run, plan, drafts, people[start : start + BATCH], now)
+            if writing is not None:
+                await writing
+            writing = asyncio.ensure_future(write(number, batch))
+    finally:
+        if writing is not None:
+            await writing
     async with digests.sessions.begin() as session:
         await session.execute(
             update(DigestRun)
@@ -135,15 +151,24 @@ async def _refresh_statistics(digests: Digests) -> None:
             await session.commit()
 
 
-async def _batch(
+@dataclass(frozen=True)
+class Batch:
+    """Digests rendered for some people, not yet written."""
+
+    people: int
+    rows: list[dict[str, Any]]  # digest_recipients rows
+    emails: dict[int, Prepared]  # by person
+
+
+async def _prepare(
     digests: Digests,
     run: DigestRun,
     plan: Plan,
     drafts: Drafts,
     ids: Sequence[int],
     now: datetime,
-) -> int:
-    async with digests.sessions.begin() as session:
+) -> Batch:
+    async with (digests.reads or digests.sessions)() as session:
         done = set(
             await session.scalars(
                 select(DigestRecipient.subscriber_id).where(
@@ -168,13 +193,32 @@ async def _batch(
                     "created_at": now,
                 }
             )
-        if rows:
-            # Executed with the rows, not .values(rows): a statement compiled once, not per batch.
-            insert = dialect_insert(session, table_of(DigestRecipient)).on_conflict_do_nothing()
-            await session.execute(insert, rows)
-        return await enqueue_many(
+        prepared = await prepare_many(
             session, outgoing, composer=digests.composer, now=now, drafts=drafts
         )
+    by_key = {p.outgoing.key: p for p in prepared}
+    emails = {
+        row["subscriber_id"]: by_key[key]
+        for row, key in zip(rows, (o.key for o in outgoing), strict=True)
+        if key in by_key
+    }
+    return Batch(len(ids), rows, emails)
+
+
+async def _write(digests: Digests, batch: Batch) -> int:
+    """Each person's digest row and email, together; only for the people whose row is new
+    (another runner may have written some since the batch was planned)."""
+    if not batch.rows:
+        return 0
+    async with digests.sessions.begin() as session:
+        # Executed with the rows, not .values(rows): a statement compiled once, not per batch.
+        table = table_of(DigestRecipient)
+        insert = (
+            dialect_insert(session, table).on_conflict_do_nothing().returning(table.c.subscriber_id)
+        )
+        mine = set(await session.scalars(insert, batch.rows))
+        emails = [email for person, email in batch.emails.items() if person in mine]
+        return await enqueue_prepared(session, emails)
 
 
 def email(
