@@ -179,7 +179,8 @@ async def _prepare(
         todo = [i for i in ids if i not in done]
         briefs = await plan.briefs_for(session, todo)
         filters = await chosen_filters(session, [i for i in todo if plan.people[i].personal])
-        outgoing, rows = [], []
+        outgoing: list[Outgoing] = []
+        rows: list[dict[str, Any]] = []
         for person_id in todo:
             mine = briefs.get(person_id, [])
             if not mine:
@@ -197,10 +198,10 @@ async def _prepare(
             session, outgoing, composer=digests.composer, now=now, drafts=drafts
         )
     by_key = {p.outgoing.key: p for p in prepared}
-    emails = {
-        row["subscriber_id"]: by_key[key]
-        for row, key in zip(rows, (o.key for o in outgoing), strict=True)
-        if key in by_key
+    emails: dict[int, Prepared] = {
+        row["subscriber_id"]: by_key[o.key]
+        for row, o in zip(rows, outgoing, strict=True)
+        if o.key in by_key
     }
     return Batch(len(ids), rows, emails)
 
