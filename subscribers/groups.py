@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from service.briefs.tags import check_codes
 from service.errors import Conflict, Invalid, NotFound
@@ -49,14 +50,18 @@ async def create(
 
 
 async def get(session: AsyncSession, group_id: int) -> Group:
-    group = await session.get(Group, group_id)
+    """The group with its members."""
+    group = await session.get(Group, group_id, options=[selectinload(Group.members)])
     if group is None:
         raise NotFound(f"no group with id {group_id}")
+    if "members" in inspect(group).unloaded:  # it was already in the session, without them
+        await session.refresh(group, ["members"])
     return group
 
 
 async def get_all(session: AsyncSession) -> list[Group]:
-    return list((await session.scalars(select(Group).order_by(Group.name))).unique())
+    query = select(Group).options(selectinload(Group.members)).order_by(Group.name)
+    return list((await session.scalars(query)).unique())
 
 
 async def update(

@@ -109,8 +109,10 @@ class Group(Base):
     feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+    # Loaded only where asked for (subscribers.groups.get and get_all): otherwise loading one
+    # subscriber would load every member of each of their groups, and those members' groups.
     members: Mapped[list[GroupMember]] = relationship(
-        back_populates="group", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="group", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from aiohttp.test_utils import TestClient
+from datetime import UTC, datetime
 
+from aiohttp.test_utils import TestClient
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from subscribers import groups
+from subscribers.models import Group, GroupMember, Subscriber
 from tests.briefs_data import brief_body
 from tests.smtp import SmtpServer
 from tests.subscribers.conftest import link, press_button
@@ -80,6 +86,33 @@ async def test_a_member_leaves_a_group_and_keeps_their_subscription(
     left = await web.delete(f"/api/v1/subscriptions/{token}/groups/{group['id']}")
     after = await left.json()
     assert after["groups"] == [] and after["status"] == "active" and after["frequency"] == "weekly"
+
+
+async def test_loading_a_member_does_not_load_the_rest_of_their_groups(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    async with sessions.begin() as session:
+        group = Group(name="Wirral MASH", frequency="weekly", created_at=now, members=[])
+        people = [
+            Subscriber(email=f"p{n}@nhs.net", domain="nhs.net", created_at=now) for n in range(3)
+        ]
+        session.add_all([group, *people])
+        await session.flush()
+        session.add_all([GroupMember(group=group, subscriber=p, invited_at=now) for p in people])
+
+    async with sessions() as session:
+        one = await session.scalar(select(Subscriber).where(Subscriber.email == "p0@nhs.net"))
+        assert one is not None and [m.group.name for m in one.memberships] == ["Wirral MASH"]
+        # The other members came with neither the group nor anything else.
+        assert "members" in inspect(one.memberships[0].group).unloaded
+        assert len(session.identity_map) == 3  # p0, the membership, the group
+        full = await groups.get(session, one.memberships[0].group_id)
+        assert sorted(m.subscriber.email for m in full.members) == [
+            "p0@nhs.net",
+            "p1@nhs.net",
+            "p2@nhs.net",
+        ]
 
 
 def link_in_html(html: str) -> str:
