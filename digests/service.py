@@ -119,7 +119,8 @@ async def run_digest(
         for number, start in enumerate(range(0, len(people), BATCH), start=1):
             batch = await _prepare(digests, run, plan, drafts, people[start : start + BATCH], now)
             if writing is not None:
-                await writing
+                previous, writing = writing, None
+                await previous
             writing = asyncio.ensure_future(write(number, batch))
     finally:
         if writing is not None:

@@ -94,7 +94,8 @@ class Alerts:
                         drafts=drafts,
                     )
                 if inserting is not None:
-                    await inserting
+                    previous, inserting = inserting, None
+                    await previous
                 inserting = asyncio.ensure_future(_insert(sessions, prepared, sent))
         finally:
             if inserting is not None:

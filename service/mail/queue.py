@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import UTCDateTime, dialect_insert, table_of
 from service.mail.models import MailMessage, MailStatus, MailSuppression
+from service.mail.service import suppressed
 
 SUSPEND_AFTER = 3
 M = table_of(MailMessage)
@@ -42,9 +43,6 @@ class Claimed:
     body: bytes
     attempts: int
     leased_until: datetime
-    # The recipient had permanent failures counted when the message was claimed: a success
-    # must reset the count. (Nobody else's count is touched, which saves a write a flush.)
-    failing: bool = False
 
 
 class Outcome(Enum):
@@ -91,31 +89,17 @@ async def claim(
 async def drop_suppressed(
     session: AsyncSession, claimed: Sequence[Claimed], *, now: datetime
 ) -> list[Claimed]:
-    """Fail, without sending, the claimed messages whose recipient is suspended; mark those
-    whose recipient has failures counted."""
-    if not claimed:
-        return []
-    query = select(S.c.email, S.c.suspended_at.is_not(None)).where(
-        S.c.email.in_(sorted({c.recipient.lower() for c in claimed})),
-        or_(S.c.suspended_at.is_not(None), S.c.consecutive_failures > 0),
-    )
-    known: dict[str, bool] = {email: suspended for email, suspended in await session.execute(query)}
-    if not known:
+    """Fail, without sending, the claimed messages whose recipient is suspended."""
+    blocked = await suppressed(session, {c.recipient for c in claimed})
+    if not blocked:
         return list(claimed)
-    blocked = [c.id for c in claimed if known.get(c.recipient.lower())]
-    if blocked:
-        await session.execute(
-            update(M)
-            .where(M.c.id.in_(blocked))
-            .values(
-                status=MailStatus.failed.value, leased_until=None, last_error="recipient suspended"
-            )
-        )
-    return [
-        replace(c, failing=True) if c.recipient.lower() in known else c
-        for c in claimed
-        if not known.get(c.recipient.lower())
-    ]
+    failed = [c.id for c in claimed if c.recipient in blocked]
+    await session.execute(
+        update(M)
+        .where(M.c.id.in_(failed))
+        .values(status=MailStatus.failed.value, leased_until=None, last_error="recipient suspended")
+    )
+    return [c for c in claimed if c.recipient not in blocked]
 
 
 async def record(
@@ -126,22 +110,23 @@ async def record(
     policy: RetryPolicy,
     rng: random.Random,
 ) -> None:
-    """Write each result on its row, and count permanent failures per recipient."""
+    """Write each result on its row, and count permanent failures per recipient.
+
+    A row is written only if it is still held under the lease it was claimed with: an
+    outcome that comes after the lease ended (and the row was claimed again, or a withdrawal
+    failed it) changes nothing.
+    """
     by_outcome: dict[Outcome, list[Result]] = {outcome: [] for outcome in Outcome}
     for result in results:
         by_outcome[result.outcome].append(result)
-    sent = [{"row_id": r.message.id, "row_now": now} for r in by_outcome[Outcome.sent]]
+    sent = [{**_held(r), "row_now": now} for r in by_outcome[Outcome.sent]]
     if sent:
         # One statement compiled once and executed for every row: cheaper, per flush, than
         # an IN list rendered anew each time.
         await session.execute(_SENT_UPDATE, sent)
-    released = [r.message.id for r in by_outcome[Outcome.released]]
+    released = [_held(r) for r in by_outcome[Outcome.released]]
     if released:
-        await session.execute(
-            update(M)
-            .where(M.c.id.in_(released))
-            .values(status=MailStatus.pending.value, leased_until=None, attempts=M.c.attempts - 1)
-        )
+        await session.execute(_RELEASE_UPDATE, released)
     failures = by_outcome[Outcome.temporary] + by_outcome[Outcome.permanent]
     if failures:
         rows = [_failure_row(r, now, policy, rng) for r in failures]
@@ -149,9 +134,19 @@ async def record(
     await _count_failures(session, results, now)
 
 
+def _held(result: Result) -> dict[str, Any]:
+    return {"row_id": result.message.id, "row_lease": result.message.leased_until}
+
+
+_HELD = and_(
+    M.c.id == bindparam("row_id"),
+    M.c.status == MailStatus.sending.value,
+    M.c.leased_until == bindparam("row_lease", type_=UTCDateTime()),
+)
+
 _SENT_UPDATE = (
     update(M)
-    .where(M.c.id == bindparam("row_id"))
+    .where(_HELD)
     .values(
         status=MailStatus.sent.value,
         sent_at=bindparam("row_now", type_=UTCDateTime()),
@@ -160,9 +155,15 @@ _SENT_UPDATE = (
     )
 )
 
+_RELEASE_UPDATE = (
+    update(M)
+    .where(_HELD)
+    .values(status=MailStatus.pending.value, leased_until=None, attempts=M.c.attempts - 1)
+)
+
 _FAILURE_UPDATE = (
     update(M)
-    .where(M.c.id == bindparam("row_id"))
+    .where(_HELD)
     .values(
         status=bindparam("row_status"),
         next_attempt_at=bindparam("row_next", type_=UTCDateTime()),
@@ -178,7 +179,7 @@ def _failure_row(
     attempts = result.message.attempts
     retry = result.outcome is Outcome.temporary and attempts < policy.max_attempts
     return {
-        "row_id": result.message.id,
+        **_held(result),
         "row_status": MailStatus.pending.value if retry else MailStatus.failed.value,
         "row_next": now + policy.delay(attempts, rng) if retry else now,
         "row_error": result.error,
@@ -186,20 +187,22 @@ def _failure_row(
 
 
 async def _count_failures(session: AsyncSession, results: Sequence[Result], now: datetime) -> None:
-    """A success resets a failing recipient's count; permanent failures add to it, in order."""
+    """A success resets a recipient's count; permanent failures add to it, in order."""
     changes: dict[str, tuple[bool, int, str | None]] = {}
     for r in results:
         email = r.message.recipient
         if r.outcome is Outcome.sent:
-            if r.message.failing or email in changes:
-                changes[email] = (True, 0, None)
+            changes[email] = (True, 0, None)
         elif r.outcome is Outcome.permanent:
             reset, count, _ = changes.get(email, (False, 0, None))
             changes[email] = (reset, count + 1, r.error)
     reset_only = [email for email, (_, count, _) in changes.items() if count == 0]
     if reset_only:
+        # Written only where there is a count to reset: most addresses have no row at all.
         await session.execute(
-            update(S).where(S.c.email.in_(reset_only)).values(consecutive_failures=0)
+            update(S)
+            .where(S.c.email.in_(reset_only), S.c.consecutive_failures > 0)
+            .values(consecutive_failures=0)
         )
     for email, (reset, count, error) in changes.items():
         if count:

@@ -3,12 +3,16 @@
 Delivery is at least once. A message is marked sent only after the next hop accepted it, so a
 worker that dies leaves its claimed rows in 'sending'; once their lease runs out any worker
 claims them again. The only duplicates are the messages that were accepted by the server but
-not yet recorded when the worker died: they are among the rows it held, at most two batches.
+not yet recorded when the worker died: at most twice ``flush_every`` and the messages on the
+wire, for the lanes take no new message while that many outcomes wait to be written.
 
 The shape is the one of the plainest fast sender: one lane per connection, each sending
-message after message from a shared queue. The loop claims the next batch into that queue
-while the lanes are still busy with the last one, so no connection waits for a claim; the
-outcomes are written by a task of their own, so no connection waits for a write either.
+message after message from a shared queue. A claimer fills that queue a batch ahead, so no
+connection waits for a claim; a recorder writes the outcomes, so none waits for a write. It
+writes a quarter of a batch at a time, and sooner when an outcome has waited ``flush_after``
+or nothing else is being sent: an outcome must be written well before its lease ends, or
+its row would be claimed and sent again. Every write names the lease it was claimed under,
+so an outcome that comes too late changes nothing another worker has claimed since.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -43,6 +48,7 @@ class MailWorker:
         batch_size: int = 200,
         lease: timedelta = timedelta(minutes=5),
         poll_interval: float = 5.0,
+        flush_after: float = 1.0,
         retry: RetryPolicy | None = None,
         purge_every: timedelta = timedelta(hours=1),
         rng: random.Random | None = None,
@@ -52,26 +58,26 @@ class MailWorker:
         self._clock = clock
         self._envelope_from = envelope_from
         self._concurrency = concurrency
+        self._batch_size = batch_size
         # Outcomes are written a quarter of a batch at a time: often enough that a crash
         # leaves few sent-but-unrecorded messages, seldom enough that a transaction per
         # handful of messages does not halve the throughput.
         self._flush_every = max(concurrency, batch_size // 4)
-        self._batch_size = batch_size
-        # When no more than this many claimed messages wait for a lane, the next batch is
-        # claimed: enough to keep every connection busy while the claim takes its turn.
-        self._low_water = max(2 * concurrency, batch_size // 2)
+        self._flush_after = flush_after
         self._lease = lease
         self._poll_interval = poll_interval
         self._retry = retry or RetryPolicy()
         self._purge_every = purge_every
         self._rng = rng or random.Random()  # noqa: S311  # jitter, not secrecy
-        self._room = asyncio.Event()
-        self._wakeup = asyncio.Event()
-        self._results: list[Result] = []
-        self._flush_lock = asyncio.Lock()
-        self._flusher: asyncio.Task[None] | None = None
-        self._sending = 0  # messages a lane holds, from leaving the inbox to their outcome
+        self._wakeup = asyncio.Event()  # new mail, or stop
+        self._room = asyncio.Event()  # fewer held: the claimer may claim
+        self._outcome = asyncio.Event()  # an outcome to write, or the lanes are done
+        self._written = asyncio.Event()  # outcomes written: lanes held back may go on
         self._inbox: asyncio.Queue[Claimed | None] = asyncio.Queue()
+        self._sending = 0  # messages a lane holds, from leaving the inbox to their outcome
+        self._results: list[Result] = []  # outcomes not yet written
+        self._writing = 0  # outcomes being written
+        self._since: datetime | None = None  # when the oldest of them came
         self._stopping = False
         self._next_purge: datetime | None = None
         self._task: asyncio.Task[None] | None = None
@@ -93,20 +99,19 @@ class MailWorker:
     async def stop(self) -> None:
         """Finish the sends in flight, record them, hand back the rest untried."""
         self._stopping = True
-        self._wakeup.set()
-        self._room.set()
+        for event in (self._wakeup, self._room, self._written):
+            event.set()
         if self._task is not None:
             await self._task
             self._task = None
 
     async def run_once(self) -> int:
         """Claim one batch, send it and record the outcomes; returns how many were claimed."""
+        if self.running:
+            raise RuntimeError("run_once drives a worker that is not running in the background")
         claimed, sendable = await self._claim()
         if sendable:
-            inbox: asyncio.Queue[Claimed | None] = asyncio.Queue()
-            for message in sendable:
-                inbox.put_nowait(message)
-            await self._drain(inbox, persistent=False)
+            await self._serve(sendable)
         return claimed
 
     async def purge(self) -> int:
@@ -114,77 +119,69 @@ class MailWorker:
         async with self._sessions.begin() as session:
             return await purge_bodies(session, now=self._clock())
 
-    async def _claim(self) -> tuple[int, list[Claimed]]:
-        """How many due messages were claimed, and those of them that may be sent."""
-        async with self._sessions.begin() as session:
-            now = self._clock()
-            claimed = await queue.claim(session, now=now, lease=self._lease, limit=self._batch_size)
-            return len(claimed), await queue.drop_suppressed(session, claimed, now=now)
-
     async def _run(self) -> None:
-        inbox: asyncio.Queue[Claimed | None] = asyncio.Queue()
-        lanes = asyncio.create_task(self._drain(inbox, persistent=True))
         while not self._stopping:
-            self._wakeup.clear()
             try:
-                await self._purge_when_due()
-                if self._results and self._idle():
-                    await self._flush()  # left over by a write that failed
-                claimed, sendable = await self._claim()
+                await self._serve(None)
             except Exception:
-                # The database failed outside any one message. Nothing is lost (rows stay
-                # pending, or come back when their lease ends), so the loop must outlive the
-                # outage rather than die quietly in the background.
-                logger.exception("mail worker: claiming failed; trying again after a pause")
-                claimed, sendable = 0, []
-            for message in sendable:
-                inbox.put_nowait(message)
-            if self._stopping:
-                break
-            if claimed == self._batch_size:
-                # More may be due: claim again once this batch is well under way.
-                await self._until_room(inbox)
-            else:
+                # A bug, or the database gone while stopping. The rows held come back when
+                # their lease ends, so nothing is lost; the worker must not die quietly.
+                logger.exception("mail worker: failed; starting again after a pause")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
-        for _ in range(self._concurrency):
-            inbox.put_nowait(None)  # after what is queued, which the lanes hand back
-        try:
-            await lanes
-        except Exception:
-            # Recording failed (the database is away): unrecorded rows come back when their
-            # lease ends. Nothing is lost.
-            logger.exception("mail worker: recording the last outcomes failed")
 
-    async def _until_room(self, inbox: asyncio.Queue[Claimed | None]) -> None:
-        self._room.clear()
-        while inbox.qsize() > self._low_water and not self._stopping:
-            await self._room.wait()
-            self._room.clear()
-
-    async def _drain(self, inbox: asyncio.Queue[Claimed | None], *, persistent: bool) -> None:
-        """Send what is in ``inbox`` on every connection, then record every outcome.
-
-        A persistent drain (the loop's) waits for more until it meets a None for each lane;
-        the other (run_once's) ends when the inbox is empty.
-        """
+    async def _serve(self, batch: Sequence[Claimed] | None) -> None:
+        """Send ``batch`` (run_once), or what the claimer claims until ``stop`` (the loop)."""
+        inbox: asyncio.Queue[Claimed | None] = asyncio.Queue()
         self._inbox = inbox
+        for message in batch or ():
+            inbox.put_nowait(message)
+        lanes_done = asyncio.Event()
+        recorder = asyncio.create_task(self._recorder(lanes_done))
         try:
-            async with asyncio.TaskGroup() as group:
+            async with asyncio.TaskGroup() as lanes:
+                if batch is None:
+                    lanes.create_task(self._claimer(inbox))
                 for _ in range(self._concurrency):
-                    group.create_task(self._lane(inbox, persistent))
+                    lanes.create_task(self._lane(inbox, persistent=batch is None))
         finally:
-            if self._flusher is not None:
-                await asyncio.wait([self._flusher])
-            await self._flush()
+            lanes_done.set()
+            self._outcome.set()
+            await recorder
 
-    async def _lane(self, inbox: asyncio.Queue[Claimed | None], persistent: bool) -> None:
+    async def _claimer(self, inbox: asyncio.Queue[Claimed | None]) -> None:
+        try:
+            while not self._stopping:
+                self._wakeup.clear()
+                # At most a batch held (queued, being sent, or unwritten) before claiming the
+                # next: the lanes stay busy during a claim, and a claim is never far ahead.
+                await self._until(lambda: self._held() <= self._batch_size, self._room)
+                if self._stopping:
+                    break
+                try:
+                    await self._purge_when_due()
+                    claimed, sendable = await self._claim()
+                except Exception:
+                    # Nothing is lost (rows stay pending, or come back when their lease
+                    # ends), so the loop must outlive a database outage.
+                    logger.exception("mail worker: claiming failed; trying again after a pause")
+                    claimed, sendable = 0, []
+                for message in sendable:
+                    inbox.put_nowait(message)
+                if claimed < self._batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+        finally:
+            for _ in range(self._concurrency):
+                inbox.put_nowait(None)  # after what is queued, which the lanes hand back
+
+    async def _lane(self, inbox: asyncio.Queue[Claimed | None], *, persistent: bool) -> None:
         while persistent or not inbox.empty():
+            # Bounded unwritten outcomes: what a crash could send twice.
+            await self._until(self._may_send, self._written)
             message = await inbox.get()
             if message is None:
                 return
-            if inbox.qsize() <= self._low_water:
-                self._room.set()
             self._sending += 1
             try:
                 if self._stopping or not self._leased_long_enough(message):
@@ -193,29 +190,87 @@ class MailWorker:
                     result = await self._attempt(message)
             finally:
                 self._sending -= 1
-            self._record(result)
+            if not self._results:
+                self._since = self._clock()
+            self._results.append(result)
+            self._outcome.set()
+
+    async def _recorder(self, lanes_done: asyncio.Event) -> None:
+        """Write outcomes while the lanes run, and all that are left when they are done."""
+        failures = 0
+        while True:
+            self._outcome.clear()
+            finished = lanes_done.is_set()
+            # On the worker's clock, as the leases are.
+            since = self._since if self._results else None
+            waited = (self._clock() - since).total_seconds() if since else 0.0
+            due = (
+                finished
+                or self._idle()
+                or len(self._results) >= self._flush_every
+                or waited >= self._flush_after
+            )
+            if self._results and due:
+                try:
+                    await self._write()
+                except Exception:
+                    if finished:
+                        raise  # run_once's caller, or stop, hears of it
+                    failures += 1
+                    if failures == 1:  # once an outage, not once an attempt
+                        logger.exception("mail worker: recording outcomes failed; retrying")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lanes_done.wait(), min(2.0**failures, 30.0))
+                else:
+                    if failures:
+                        logger.info("mail worker: recording outcomes works again")
+                    failures = 0
+                continue
+            if finished:
+                return
+            timeout = max(self._flush_after - waited, 0.05) if self._results else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outcome.wait(), timeout)
+
+    async def _write(self) -> None:
+        results, self._results, self._since = self._results, [], None
+        self._writing = len(results)
+        try:
+            async with self._sessions.begin() as session:
+                await queue.record(
+                    session, results, now=self._clock(), policy=self._retry, rng=self._rng
+                )
+        except BaseException:
+            # Keep them for the next write: forgetting would mean sending them again.
+            self._results[:0] = results
+            self._since = self._clock()
+            raise
+        finally:
+            self._writing = 0
+        self._room.set()
+        self._written.set()
+
+    async def _until(self, condition: Callable[[], bool], event: asyncio.Event) -> None:
+        while not condition() and not self._stopping:
+            event.clear()
+            await event.wait()
+
+    def _may_send(self) -> bool:
+        return len(self._results) + self._writing < 2 * self._flush_every
+
+    def _held(self) -> int:
+        return self._inbox.qsize() + self._sending + len(self._results) + self._writing
 
     def _idle(self) -> bool:
         """Nothing is being sent, nor waiting to be."""
         return self._sending == 0 and self._inbox.empty()
 
-    def _record(self, result: Result) -> None:
-        # Written a batch at a time while mail flows, and at once when it stops: an outcome
-        # must not wait in memory (its row would come back when its lease ends, and be sent
-        # again).
-        self._results.append(result)
-        due = len(self._results) >= self._flush_every or self._idle()
-        if due and (self._flusher is None or self._flusher.done()):
-            self._flusher = asyncio.create_task(self._flush_logged())
-
-    async def _flush_logged(self) -> None:
-        try:
-            await self._flush(at_least=self._flush_every)
-            if self._idle():
-                await self._flush()  # the rest, which came in while we wrote
-        except Exception:
-            # The results stay for the next flush; the sends go on meanwhile.
-            logger.exception("mail worker: recording outcomes failed; trying again later")
+    async def _claim(self) -> tuple[int, list[Claimed]]:
+        """How many due messages were claimed, and those of them that may be sent."""
+        async with self._sessions.begin() as session:
+            now = self._clock()
+            claimed = await queue.claim(session, now=now, lease=self._lease, limit=self._batch_size)
+            return len(claimed), await queue.drop_suppressed(session, claimed, now=now)
 
     def _leased_long_enough(self, message: Claimed) -> bool:
         # A slow server or a rate cap can keep the end of a batch waiting. Once half its lease
@@ -239,25 +294,17 @@ class MailWorker:
             return Result(message, Outcome.permanent, str(exc))
         except TemporaryFailure as exc:
             return Result(message, Outcome.temporary, str(exc))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # we are being cancelled
+            # A library's own cancellation leaking out of a send: a failure of that message,
+            # not a reason for its lane to stop.
+            logger.error("mail worker: sending message %d was cancelled", message.id)
+            return Result(message, Outcome.temporary, "the send was cancelled")
         except Exception as exc:
             # An unexpected error is written on the row and retried like a temporary one,
             # so that one odd message cannot stop the queue; the traceback goes to the log.
             logger.exception("mail worker: sending message %d failed", message.id)
             return Result(message, Outcome.temporary, f"{type(exc).__name__}: {exc}")
         return Result(message, Outcome.sent)
-
-    async def _flush(self, at_least: int = 1) -> None:
-        """Write the outcomes, ``at_least`` at a time, until fewer are left."""
-        async with self._flush_lock:
-            # Outcomes that arrive during a write go in the next one.
-            while len(self._results) >= at_least:
-                results, self._results = self._results, []
-                try:
-                    async with self._sessions.begin() as session:
-                        await queue.record(
-                            session, results, now=self._clock(), policy=self._retry, rng=self._rng
-                        )
-                except BaseException:
-                    # Keep them for the next flush: forgetting would mean sending them again.
-                    self._results[:0] = results
-                    raise

@@ -2,9 +2,9 @@
 
 The bound: a message is marked sent only after the server accepted it and the worker recorded
 that, so the only messages that can reach a reader twice are those the dead worker had claimed
-('sending') but not recorded. They are at most two batches (the one being sent and the next,
-claimed ahead), and they are exactly the rows still 'sending' when the worker died: the test
-checks every duplicate is one of those.
+('sending') but not recorded. The worker holds at most two batches in 'sending', and the
+duplicates are exactly among the rows still 'sending' when it died: the test checks every
+duplicate is one of those. (test_worker_flow bounds the sent-but-unrecorded ones further.)
 """
 
 from __future__ import annotations

@@ -1,0 +1,252 @@
+"""The running worker under uneven flow: a slow relay that never lets it idle, a database that
+is slow or away while outcomes are written, a send that is cancelled, mail that arrives in
+small batches, and failures and successes to one address in one write."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.mail import queue as mail_queue
+from service.mail.compose import Composer
+from service.mail.models import MailMessage
+from service.mail.senders import SmtpSender
+from tests.conftest import Clock
+from tests.mail.conftest import MakeWorker
+from tests.mail.helpers import mail, messages, queue, suppression
+from tests.smtp import SmtpServer
+
+
+class PacedRelay:
+    """A rate-capped relay: each message takes a minute of the test clock."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.sent: list[str] = []
+
+    async def send(self, message: bytes, *, sender: str, recipient: str) -> None:
+        await asyncio.sleep(0.02)
+        self.clock.advance(minutes=1)
+        self.sent.append(recipient)
+
+    async def close(self) -> None:
+        pass
+
+
+async def until_all_sent(sessions: async_sessionmaker[AsyncSession], within: float = 10) -> None:
+    for _ in range(int(within / 0.02)):
+        if {m.status for m in await messages(sessions)} == {"sent"}:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail(f"not all sent: {Counter(m.status for m in await messages(sessions))}")
+
+
+async def test_a_busy_worker_writes_outcomes_before_their_lease_ends(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    make_worker: MakeWorker,
+) -> None:
+    # Mail arrives a little faster than the relay takes it: the worker is never idle, and
+    # far fewer than a write's worth of outcomes come in per lease. Each must still be
+    # written in time, or its row would be claimed again and sent twice.
+    relay = PacedRelay(clock)
+    worker = make_worker(relay, concurrency=1, batch_size=200, poll_interval=0.01)
+    worker.start()
+    for n in range(30):
+        await queue(sessions, composer, clock(), [mail(n)])
+        worker.wake()
+        await asyncio.sleep(0.018)
+    await until_all_sent(sessions)
+    await worker.stop()
+    assert Counter(relay.sent) == {f"reader{n}@example.org": 1 for n in range(30)}
+
+
+async def test_small_arrivals_never_hold_more_than_two_batches(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    smtp_server.data_delay = 0.2
+    worker = make_worker(smtp_sender, concurrency=1, batch_size=10)
+    worker.start()
+    for n in range(6):
+        await queue(sessions, composer, clock(), [mail(100 * n + m) for m in range(9)])
+        worker.wake()
+        await asyncio.sleep(0.1)
+    async with sessions() as session:
+        sending = await session.scalar(
+            select(func.count()).select_from(MailMessage).where(MailMessage.status == "sending")
+        )
+    assert sending is not None and 0 < sending <= 2 * 10
+
+
+async def test_a_slow_database_bounds_what_is_sent_and_not_yet_recorded(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The bound on what a crash could send twice: twice a write's worth (2 x 50), and the
+    # messages on the wire (4 connections).
+    record = mail_queue.record
+
+    async def slow_record(*args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0.3)  # the writer held, by a large alert insert say
+        await record(*args, **kwargs)
+
+    monkeypatch.setattr(mail_queue, "record", slow_record)
+    worker = make_worker(smtp_sender, batch_size=200)
+    await queue(sessions, composer, clock(), [mail(n) for n in range(400)])
+    peak, watching = 0, True
+
+    async def watch() -> None:
+        nonlocal peak
+        while watching:
+            recorded = sum(m.status == "sent" for m in await messages(sessions))
+            peak = max(peak, len(smtp_server.messages) - recorded)
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(watch())
+    worker.start()
+    await smtp_server.received(400, within=30)
+    await until_all_sent(sessions)
+    watching = False
+    await watcher
+    await worker.stop()
+    assert 0 < peak <= 2 * 50 + 4
+    assert len(smtp_server.messages) == 400
+
+
+async def test_outcomes_wait_out_a_database_outage_and_it_is_logged_once(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    record = mail_queue.record
+    away = True
+
+    async def flaky_record(*args: Any, **kwargs: Any) -> None:
+        if away:
+            raise ConnectionError("the database is away")
+        await record(*args, **kwargs)
+
+    monkeypatch.setattr(mail_queue, "record", flaky_record)
+    worker = make_worker(smtp_sender, batch_size=200)
+    await queue(sessions, composer, clock(), [mail(n) for n in range(300)])
+    worker.start()
+    await smtp_server.received(100, within=10)
+    await asyncio.sleep(0.5)
+    # Sending stops once a bounded number of outcomes wait to be written.
+    assert 100 <= len(smtp_server.messages) <= 2 * 50 + 4
+    away = False
+    await smtp_server.received(300, within=30)
+    await until_all_sent(sessions, within=30)
+    await worker.stop()
+    assert Counter(smtp_server.recipients()) == {f"reader{n}@example.org": 1 for n in range(300)}
+    outage = [r for r in caplog.records if "recording outcomes failed" in r.getMessage()]
+    assert len(outage) == 1
+
+
+class CancelledOnce:
+    """A sender whose library lets one cancellation escape a send."""
+
+    def __init__(self, inner: SmtpSender) -> None:
+        self.inner = inner
+        self.calls = 0
+
+    async def send(self, message: bytes, *, sender: str, recipient: str) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise asyncio.CancelledError
+        await self.inner.send(message, sender=sender, recipient=recipient)
+
+    async def close(self) -> None:
+        pass
+
+
+async def test_a_cancelled_send_fails_its_message_not_the_lane(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    worker = make_worker(CancelledOnce(smtp_sender), concurrency=1, batch_size=10)
+    worker.start()
+    await queue(sessions, composer, clock(), [mail(n) for n in range(5)])
+    worker.wake()
+    await smtp_server.received(4)
+    await worker.stop()
+    assert worker.running is False
+    statuses = Counter((m.status, m.last_error) for m in await messages(sessions))
+    assert statuses == {("sent", None): 4, ("pending", "the send was cancelled"): 1}
+
+
+async def test_a_success_between_two_failures_resets_the_count(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    address = "flaky@example.org"
+    worker = make_worker(smtp_sender, concurrency=1, batch_size=4)
+    smtp_server.answer_rcpt("550 5.1.1 no such mailbox")  # the first refused, the second not
+    await queue(sessions, composer, clock(), [mail(n, recipient=address) for n in (1, 2)])
+    await worker.run_once()
+    smtp_server.answer_rcpt("550 5.1.1 no such mailbox", "550 5.1.1 no such mailbox")
+    await queue(sessions, composer, clock(), [mail(n, recipient=address) for n in (3, 4)])
+    await worker.run_once()
+    state = await suppression(sessions, address)
+    assert state is not None and (state.consecutive_failures, state.suspended_at) == (2, None)
+
+
+@pytest.fixture(autouse=True)
+def _errors_are_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="service.mail.worker")
+
+
+async def test_an_outcome_after_the_lease_ended_changes_nothing(
+    sessions: async_sessionmaker[AsyncSession], composer: Composer, clock: Clock
+) -> None:
+    lease = timedelta(minutes=5)
+    await queue(sessions, composer, clock(), [mail(1)])
+    async with sessions.begin() as session:
+        first = await mail_queue.claim(session, now=clock(), lease=lease, limit=10)
+    clock.advance(minutes=6)  # the first worker is too slow: another claims the row again
+    async with sessions.begin() as session:
+        second = await mail_queue.claim(session, now=clock(), lease=lease, limit=10)
+    assert [c.id for c in second] == [c.id for c in first]
+    async with sessions.begin() as session:
+        late = [mail_queue.Result(first[0], mail_queue.Outcome.released)]
+        await mail_queue.record(
+            session,
+            late,
+            now=clock(),
+            policy=mail_queue.RetryPolicy(),
+            rng=random.Random(1),  # noqa: S311
+        )
+    (row,) = await messages(sessions)
+    assert (row.status, row.leased_until, row.attempts) == ("sending", second[0].leased_until, 2)
