@@ -7,9 +7,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import UTCDateTime, dialect_insert, table_of
@@ -127,11 +138,16 @@ async def record(
     released = [_held(r) for r in by_outcome[Outcome.released]]
     if released:
         await session.execute(_RELEASE_UPDATE, released)
-    failures = by_outcome[Outcome.temporary] + by_outcome[Outcome.permanent]
-    if failures:
-        rows = [_failure_row(r, now, policy, rng) for r in failures]
-        await session.execute(_FAILURE_UPDATE, rows)
-    await _count_failures(session, results, now)
+    # Failures are few, and written one by one: a permanent one counts against its address
+    # only if its row was still held (a late one was, or will be, counted by whoever sends
+    # the message again).
+    late: set[int] = set()
+    for r in by_outcome[Outcome.temporary] + by_outcome[Outcome.permanent]:
+        written = await session.execute(_FAILURE_UPDATE, _failure_row(r, now, policy, rng))
+        if cast(CursorResult[Any], written).rowcount == 0:
+            late.add(r.message.id)
+    counted = [r for r in results if r.outcome is not Outcome.permanent or r.message.id not in late]
+    await _count_failures(session, counted, now)
 
 
 def _held(result: Result) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from service.mail.senders import Sender
 from service.mail.service import purge_bodies
 
 logger = logging.getLogger(__name__)
+FINAL_TRIES = 3  # writes of the last outcomes as the loop stops, a few seconds apart
 
 
 class MailWorker:
@@ -78,6 +79,8 @@ class MailWorker:
         self._results: list[Result] = []  # outcomes not yet written
         self._writing = 0  # outcomes being written
         self._since: datetime | None = None  # when the oldest of them came
+        self._halted = False  # run_once could not record: the lanes hand back the rest
+        self._record_failing = False  # no claims until outcomes can be written again
         self._stopping = False
         self._next_purge: datetime | None = None
         self._task: asyncio.Task[None] | None = None
@@ -109,6 +112,8 @@ class MailWorker:
         """Claim one batch, send it and record the outcomes; returns how many were claimed."""
         if self.running:
             raise RuntimeError("run_once drives a worker that is not running in the background")
+        self._stopping = False
+        await self._write_leftovers()
         claimed, sendable = await self._claim()
         if sendable:
             await self._serve(sendable)
@@ -124,38 +129,63 @@ class MailWorker:
             try:
                 await self._serve(None)
             except Exception:
-                # A bug, or the database gone while stopping. The rows held come back when
-                # their lease ends, so nothing is lost; the worker must not die quietly.
+                if self._stopping:
+                    # The database is away as we stop: the messages sent meanwhile will go
+                    # again when their lease ends. Said plainly, for whoever reads the log.
+                    logger.exception(
+                        "mail worker: stopped with %d outcomes unrecorded; those sent will be "
+                        "sent again when their lease ends",
+                        len(self._results),
+                    )
+                    return
+                # A bug: the rows held come back when their lease ends, so nothing is lost,
+                # and the worker must not die quietly.
                 logger.exception("mail worker: failed; starting again after a pause")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
 
     async def _serve(self, batch: Sequence[Claimed] | None) -> None:
         """Send ``batch`` (run_once), or what the claimer claims until ``stop`` (the loop)."""
+        if batch is None:
+            await self._write_leftovers()
         inbox: asyncio.Queue[Claimed | None] = asyncio.Queue()
-        self._inbox = inbox
-        for message in batch or ():
-            inbox.put_nowait(message)
+        self._inbox, self._halted = inbox, False
+        if batch is not None:
+            for message in batch:
+                inbox.put_nowait(message)
+            for _ in range(self._concurrency):
+                inbox.put_nowait(None)  # each lane ends when it takes one
         lanes_done = asyncio.Event()
-        recorder = asyncio.create_task(self._recorder(lanes_done))
+        recorder = asyncio.create_task(self._recorder(lanes_done, persistent=batch is None))
         try:
             async with asyncio.TaskGroup() as lanes:
                 if batch is None:
                     lanes.create_task(self._claimer(inbox))
                 for _ in range(self._concurrency):
-                    lanes.create_task(self._lane(inbox, persistent=batch is None))
-        finally:
+                    lanes.create_task(self._lane(inbox))
+        except BaseException:
+            # Cancelled, or a bug: record what was sent, but let the first cause through.
             lanes_done.set()
             self._outcome.set()
-            await recorder
+            try:
+                await recorder
+            except Exception:
+                logger.exception("mail worker: recording the last outcomes failed")
+            raise
+        lanes_done.set()
+        self._outcome.set()
+        await recorder
 
     async def _claimer(self, inbox: asyncio.Queue[Claimed | None]) -> None:
+        failures = 0
         try:
             while not self._stopping:
                 self._wakeup.clear()
                 # At most a batch held (queued, being sent, or unwritten) before claiming the
                 # next: the lanes stay busy during a claim, and a claim is never far ahead.
-                await self._until(lambda: self._held() <= self._batch_size, self._room)
+                # Nothing is claimed while outcomes cannot be written: after their lease,
+                # this worker would claim its own unrecorded rows and send them again.
+                await self._until(self._may_claim, self._room)
                 if self._stopping:
                     break
                 try:
@@ -163,20 +193,27 @@ class MailWorker:
                     claimed, sendable = await self._claim()
                 except Exception:
                     # Nothing is lost (rows stay pending, or come back when their lease
-                    # ends), so the loop must outlive a database outage.
-                    logger.exception("mail worker: claiming failed; trying again after a pause")
+                    # ends), so the loop outlives a database outage, saying so once.
+                    failures += 1
+                    if failures == 1:
+                        logger.exception("mail worker: claiming failed; trying again")
                     claimed, sendable = 0, []
+                else:
+                    if failures:
+                        logger.info("mail worker: claiming works again")
+                    failures = 0
                 for message in sendable:
                     inbox.put_nowait(message)
                 if claimed < self._batch_size:
+                    pause = min(self._poll_interval * 2 ** min(failures, 4), 60.0)
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+                        await asyncio.wait_for(self._wakeup.wait(), pause)
         finally:
             for _ in range(self._concurrency):
                 inbox.put_nowait(None)  # after what is queued, which the lanes hand back
 
-    async def _lane(self, inbox: asyncio.Queue[Claimed | None], *, persistent: bool) -> None:
-        while persistent or not inbox.empty():
+    async def _lane(self, inbox: asyncio.Queue[Claimed | None]) -> None:
+        while True:
             # Bounded unwritten outcomes: what a crash could send twice.
             await self._until(self._may_send, self._written)
             message = await inbox.get()
@@ -184,7 +221,7 @@ class MailWorker:
                 return
             self._sending += 1
             try:
-                if self._stopping or not self._leased_long_enough(message):
+                if self._stopping or self._halted or not self._leased_long_enough(message):
                     result = Result(message, Outcome.released)
                 else:
                     result = await self._attempt(message)
@@ -195,8 +232,13 @@ class MailWorker:
             self._results.append(result)
             self._outcome.set()
 
-    async def _recorder(self, lanes_done: asyncio.Event) -> None:
-        """Write outcomes while the lanes run, and all that are left when they are done."""
+    async def _recorder(self, lanes_done: asyncio.Event, *, persistent: bool) -> None:
+        """Write outcomes while the lanes run, and all that are left when they are done.
+
+        While writes fail, no more is claimed and (past the bound) nothing more is sent; the
+        loop's last write, as it stops, is tried a few times before it gives up and says so.
+        run_once's lanes hand back the rest of their batch, and its caller hears of it.
+        """
         failures = 0
         while True:
             self._outcome.clear()
@@ -214,17 +256,26 @@ class MailWorker:
                 try:
                     await self._write()
                 except Exception:
-                    if finished:
-                        raise  # run_once's caller, or stop, hears of it
                     failures += 1
+                    self._record_failing = True
+                    if not persistent:
+                        self._halted = True
+                        self._written.set()
+                    if finished and (not persistent or failures > FINAL_TRIES):
+                        raise
                     if failures == 1:  # once an outage, not once an attempt
                         logger.exception("mail worker: recording outcomes failed; retrying")
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lanes_done.wait(), min(2.0**failures, 30.0))
+                    delay = min(2.0**failures, 30.0)
+                    if finished:
+                        await asyncio.sleep(delay)
+                    else:
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(lanes_done.wait(), delay)
                 else:
                     if failures:
                         logger.info("mail worker: recording outcomes works again")
                     failures = 0
+                    self._record_failing = False
                 continue
             if finished:
                 return
@@ -233,7 +284,8 @@ class MailWorker:
                 await asyncio.wait_for(self._outcome.wait(), timeout)
 
     async def _write(self) -> None:
-        results, self._results, self._since = self._results, [], None
+        results, since = self._results, self._since
+        self._results, self._since = [], None
         self._writing = len(results)
         try:
             async with self._sessions.begin() as session:
@@ -243,12 +295,18 @@ class MailWorker:
         except BaseException:
             # Keep them for the next write: forgetting would mean sending them again.
             self._results[:0] = results
-            self._since = self._clock()
+            self._since = since
             raise
         finally:
             self._writing = 0
         self._room.set()
         self._written.set()
+
+    async def _write_leftovers(self) -> None:
+        """Outcomes a stop or a failure left unwritten go first: their rows are still held
+        under their lease until it ends, and once written they are not sent again."""
+        if self._results:
+            await self._write()
 
     async def _until(self, condition: Callable[[], bool], event: asyncio.Event) -> None:
         while not condition() and not self._stopping:
@@ -256,7 +314,10 @@ class MailWorker:
             await event.wait()
 
     def _may_send(self) -> bool:
-        return len(self._results) + self._writing < 2 * self._flush_every
+        return self._halted or len(self._results) + self._writing < 2 * self._flush_every
+
+    def _may_claim(self) -> bool:
+        return self._held() <= self._batch_size and not self._record_failing
 
     def _held(self) -> int:
         return self._inbox.qsize() + self._sending + len(self._results) + self._writing
