@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -57,6 +57,18 @@ async def get(session: AsyncSession, group_id: int) -> Group:
     if "members" in inspect(group).unloaded:  # it was already in the session, without them
         await session.refresh(group, ["members"])
     return group
+
+
+async def with_member_counts(session: AsyncSession) -> list[tuple[Group, int]]:
+    """Every group, by name, with how many members it has (invited or confirmed)."""
+    count = (
+        select(func.count())
+        .where(GroupMember.group_id == Group.id)
+        .correlate(Group)
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(Group, count).order_by(Group.name))
+    return [(group, members) for group, members in rows]
 
 
 async def get_all(session: AsyncSession) -> list[Group]:

@@ -34,7 +34,7 @@ def _id(request: web.Request) -> int:
 @staff_only(Role.admin)
 async def group_list(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
-        found = await groups.get_all(session)
+        found = await groups.with_member_counts(session)
     return page("console/groups.html", request, {"groups": found})
 
 

@@ -29,6 +29,8 @@ async def test_groups_members_and_the_feed_link(
     assert "/subscriptions/join/" in link(invite, "/subscriptions/join/")
     page = await (await web.get(group)).text()
     assert "hv@nhs.net" in page and "Invited" in page
+    listing = await (await web.get("/staff/groups")).text()
+    assert re.search(r"Sefton health visitors</a></td>.*?--numeric\">1</td>", listing, re.S)
     bad = await form_post(web, group, {"email": "not an address"}, path=f"{group}/members")
     assert bad.status == 422
 
@@ -46,7 +48,7 @@ async def test_groups_members_and_the_feed_link(
     assert response.status == 303
     assert "hv@nhs.net" not in await (await web.get(group)).text()
     listing = await (await web.get("/staff/groups")).text()
-    assert "Sefton health visitors" in listing
+    assert re.search(r"Sefton health visitors</a></td>.*?--numeric\">0</td>", listing, re.S)
 
 
 async def test_reach_counts_subscribers_and_people_sent_each_brief(
