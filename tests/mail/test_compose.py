@@ -95,6 +95,9 @@ def test_an_unknown_kind_is_an_error(composer: Composer) -> None:
         {"unsubscribe_url": "https://learnhub.example/u\r\nBcc: everyone@example.org"},
         {"unsubscribe_url": "https://learnhub.example/u>, <mailto:x@example.org"},
         {"unsubscribe_url": "javascript:alert(1)"},
+        {"unsubscribe_url": "http://learnhub.example/u"},  # plain http off this machine
+        {"unsubscribe_url": "http://127.0.0.1.evil.example/u"},
+        {"unsubscribe_url": "http://localhost@evil.example/u"},
     ],
 )
 def test_header_injection_is_refused(composer: Composer, overrides: dict[str, Any]) -> None:
