@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.mail import queue as mail_queue
 from service.mail.compose import Composer
 from service.mail.models import MailMessage, MailSuppression
 from service.mail.service import Outgoing, enqueue_many
@@ -50,3 +55,23 @@ async def suppression(
 ) -> MailSuppression | None:
     async with sessions() as session:
         return await session.get(MailSuppression, email)
+
+
+async def until_all_sent(sessions: async_sessionmaker[AsyncSession], within: float = 10) -> None:
+    """Wait until every message is recorded as sent (a running worker writes soon after)."""
+    for _ in range(int(within / 0.02)):
+        if {m.status for m in await messages(sessions)} == {"sent"}:
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail(f"not all sent: {Counter(m.status for m in await messages(sessions))}")
+
+
+def slow_writes(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.3) -> None:
+    """The worker's writes of outcomes take ``seconds`` (the writer held by a large insert)."""
+    record = mail_queue.record
+
+    async def slow_record(*args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(seconds)
+        await record(*args, **kwargs)
+
+    monkeypatch.setattr(mail_queue, "record", slow_record)

@@ -16,7 +16,7 @@ from service.mail.senders import SmtpSender
 from service.settings import Settings
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
-from tests.mail.helpers import mail, messages, queue, suppression
+from tests.mail.helpers import mail, messages, queue, suppression, until_all_sent
 from tests.smtp import SmtpServer
 
 GONE = "gone@example.org"
@@ -66,11 +66,7 @@ async def test_a_running_worker_records_each_outcome_when_the_mail_stops_flowing
     await queue(sessions, composer, clock(), [mail(1), mail(2), mail(3)])
     worker.wake()
     await smtp_server.received(3)
-    for _ in range(200):
-        if {m.status for m in await messages(sessions)} == {"sent"}:
-            break
-        await asyncio.sleep(0.01)
-    assert {m.status for m in await messages(sessions)} == {"sent"}
+    await until_all_sent(sessions, within=2)
 
     clock.advance(minutes=6)  # past the lease
     worker.wake()

@@ -21,7 +21,7 @@ from service.mail.models import MailMessage
 from service.mail.senders import SmtpSender
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
-from tests.mail.helpers import mail, messages, queue, suppression
+from tests.mail.helpers import mail, messages, queue, slow_writes, suppression, until_all_sent
 from tests.smtp import SmtpServer
 
 
@@ -39,14 +39,6 @@ class PacedRelay:
 
     async def close(self) -> None:
         pass
-
-
-async def until_all_sent(sessions: async_sessionmaker[AsyncSession], within: float = 10) -> None:
-    for _ in range(int(within / 0.02)):
-        if {m.status for m in await messages(sessions)} == {"sent"}:
-            return
-        await asyncio.sleep(0.02)
-    pytest.fail(f"not all sent: {Counter(m.status for m in await messages(sessions))}")
 
 
 async def test_a_busy_worker_writes_outcomes_before_their_lease_ends(
@@ -103,13 +95,7 @@ async def test_a_slow_database_bounds_what_is_sent_and_not_yet_recorded(
 ) -> None:
     # The bound on what a crash could send twice: twice a write's worth (2 x 50), and the
     # messages on the wire (4 connections).
-    record = mail_queue.record
-
-    async def slow_record(*args: Any, **kwargs: Any) -> None:
-        await asyncio.sleep(0.3)  # the writer held, by a large alert insert say
-        await record(*args, **kwargs)
-
-    monkeypatch.setattr(mail_queue, "record", slow_record)
+    slow_writes(monkeypatch)
     worker = make_worker(smtp_sender, batch_size=200)
     await queue(sessions, composer, clock(), [mail(n) for n in range(400)])
     peak, watching = 0, True

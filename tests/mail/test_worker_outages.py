@@ -18,7 +18,7 @@ from service.mail.compose import Composer
 from service.mail.senders import SmtpSender
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
-from tests.mail.helpers import mail, messages, queue, suppression
+from tests.mail.helpers import mail, messages, queue, slow_writes, suppression, until_all_sent
 from tests.smtp import SmtpServer
 
 
@@ -44,16 +44,6 @@ class Database:
         monkeypatch.setattr(mail_queue, "claim", flaky_claim)
 
 
-def slow_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    record = mail_queue.record
-
-    async def slow_record(*args: Any, **kwargs: Any) -> None:
-        await asyncio.sleep(0.3)
-        await record(*args, **kwargs)
-
-    monkeypatch.setattr(mail_queue, "record", slow_record)
-
-
 async def test_a_running_worker_does_not_resend_what_it_could_not_record(
     sessions: async_sessionmaker[AsyncSession],
     composer: Composer,
@@ -72,10 +62,7 @@ async def test_a_running_worker_does_not_resend_what_it_could_not_record(
     clock.advance(minutes=6)  # the outage outlasts the lease: the rows are claimable again
     await asyncio.sleep(0.5)
     database.away = False
-    for _ in range(300):
-        if {m.status for m in await messages(sessions)} == {"sent"}:
-            break
-        await asyncio.sleep(0.02)
+    await until_all_sent(sessions)
     await worker.stop()
     assert Counter(smtp_server.recipients()) == {f"reader{n}@example.org": 1 for n in range(3)}
 
