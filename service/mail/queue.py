@@ -68,6 +68,7 @@ class Result:
     message: Claimed
     outcome: Outcome
     error: str | None = None
+    at: datetime | None = None  # when the server accepted it (sent); else the write's time
 
 
 async def claim(
@@ -130,7 +131,7 @@ async def record(
     by_outcome: dict[Outcome, list[Result]] = {outcome: [] for outcome in Outcome}
     for result in results:
         by_outcome[result.outcome].append(result)
-    sent = [{**_held(r), "row_now": now} for r in by_outcome[Outcome.sent]]
+    sent = [{**_held(r), "row_now": r.at or now} for r in by_outcome[Outcome.sent]]
     if sent:
         # One statement compiled once and executed for every row: cheaper, per flush, than
         # an IN list rendered anew each time.

@@ -368,4 +368,4 @@ class MailWorker:
             # so that one odd message cannot stop the queue; the traceback goes to the log.
             logger.exception("mail worker: sending message %d failed", message.id)
             return Result(message, Outcome.temporary, f"{type(exc).__name__}: {exc}")
-        return Result(message, Outcome.sent)
+        return Result(message, Outcome.sent, at=self._clock())

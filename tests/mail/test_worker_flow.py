@@ -60,6 +60,9 @@ async def test_a_busy_worker_writes_outcomes_before_their_lease_ends(
     await until_all_sent(sessions)
     await worker.stop()
     assert Counter(relay.sent) == {f"reader{n}@example.org": 1 for n in range(30)}
+    # Each is stamped with the minute it went, not the time its outcome was written.
+    stamps = [m.sent_at for m in await messages(sessions)]
+    assert len(set(stamps)) == 30
 
 
 async def test_small_arrivals_never_hold_more_than_two_batches(
