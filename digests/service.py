@@ -11,8 +11,7 @@ reasons share a draft (Drafts), and only their links, with their tokens, are the
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,7 +24,14 @@ from digests.models import DigestRecipient, DigestRun, RunStatus
 from digests.window import Plan, plan_run
 from service.db import dialect_insert, table_of
 from service.mail.compose import Composer
-from service.mail.service import Drafts, Outgoing, Prepared, enqueue_prepared, prepare_many
+from service.mail.service import (
+    Drafts,
+    Outgoing,
+    Prepared,
+    enqueue_prepared,
+    overlapped,
+    prepare_many,
+)
 from service.settings import Settings
 from service.taxonomy import Facet, Taxonomy
 from subscribers.alerts import chosen_filters
@@ -105,8 +111,14 @@ async def run_digest(
     drafts = Drafts()
     queued = 0
 
-    async def write(number: int, batch: Batch) -> None:
+    async def planned() -> AsyncGenerator[tuple[int, Batch], None]:
+        for number, start in enumerate(range(0, len(people), BATCH), start=1):
+            ids = people[start : start + BATCH]
+            yield number, await _prepare(digests, run, plan, drafts, ids, now)
+
+    async def write(numbered: tuple[int, Batch]) -> None:
         nonlocal queued
+        number, batch = numbered
         queued += await _write(digests, batch)
         if number & (number - 1) == 0:  # after batches 1, 2, 4, 8…
             await _refresh_statistics(digests)
@@ -114,17 +126,7 @@ async def run_digest(
             progress(batch.people, len(people))
 
     # Each batch is planned and rendered on the read side while the one before is written.
-    writing: asyncio.Future[None] | None = None
-    try:
-        for number, start in enumerate(range(0, len(people), BATCH), start=1):
-            batch = await _prepare(digests, run, plan, drafts, people[start : start + BATCH], now)
-            if writing is not None:
-                previous, writing = writing, None
-                await previous
-            writing = asyncio.ensure_future(write(number, batch))
-    finally:
-        if writing is not None:
-            await writing
+    await overlapped(planned(), write)
     async with digests.sessions.begin() as session:
         await session.execute(
             update(DigestRun)

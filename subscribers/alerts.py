@@ -9,9 +9,8 @@ so it is rendered once per set of reasons (Drafts).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -28,6 +27,7 @@ from service.mail.service import (
     Prepared,
     enqueue_many,
     enqueue_prepared,
+    overlapped,
     prepare_many,
 )
 from service.settings import Settings
@@ -75,10 +75,8 @@ class Alerts:
         note = event.payload.get("change_note") if event.type == EventType.updated else None
         tagged = Tagged.of(brief, self.taxonomy)
         drafts = Drafts()
-        # Each chunk is rendered on the read side while the one before is being inserted; the
-        # write transaction only inserts, so the mail worker never waits long for it.
-        inserting: asyncio.Future[None] | None = None
-        try:
+
+        async def rendered() -> AsyncGenerator[list[Prepared], None]:
             for chunk in _chunks(found):
                 async with self.reads() as session:
                     filters = await chosen_filters(session, [r.id for r in chunk if r.personal])
@@ -93,13 +91,16 @@ class Alerts:
                         now=event.occurred_at,
                         drafts=drafts,
                     )
-                if inserting is not None:
-                    previous, inserting = inserting, None
-                    await previous
-                inserting = asyncio.ensure_future(_insert(sessions, prepared, sent))
-        finally:
-            if inserting is not None:
-                await inserting
+                yield prepared  # with the read session closed
+
+        async def insert(prepared: list[Prepared]) -> None:
+            async with sessions.begin() as session:
+                await enqueue_prepared(session, prepared)
+            sent()
+
+        # Each chunk is rendered on the read side while the one before is being inserted; the
+        # write transaction only inserts, so the mail worker never waits long for it.
+        await overlapped(rendered(), insert)
 
     def _alert(
         self,
@@ -229,11 +230,3 @@ def _chunks(found: Sequence[Recipient]) -> Iterator[Sequence[Recipient]]:
         size = ALERT_CHUNKS[min(n, len(ALERT_CHUNKS) - 1)]
         yield found[start : start + size]
         start += size
-
-
-async def _insert(
-    sessions: Sessions, prepared: Sequence[Prepared], sent: Callable[[], None]
-) -> None:
-    async with sessions.begin() as session:
-        await enqueue_prepared(session, prepared)
-    sent()

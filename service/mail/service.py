@@ -11,12 +11,21 @@ Messages whose contexts differ only in the recipient's own values are rendered o
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +44,7 @@ from service.mail.models import MailDelivery, MailMessage, MailStatus, MailSuppr
 CHUNK = 500
 MAX_KEY = 255
 DRAFTS = 2000
+T = TypeVar("T")
 RENDER_SLICE = 8  # messages rendered between two turns of the event loop (about 1 ms)
 
 
@@ -168,6 +178,28 @@ async def enqueue_prepared(session: AsyncSession, prepared: Sequence[Prepared]) 
         await _insert_deliveries(session, [p.outgoing for p in chunk], inserted)
         new += len(inserted)
     return new
+
+
+async def overlapped(
+    prepared: AsyncGenerator[T, None], write: Callable[[T], Awaitable[None]]
+) -> None:
+    """``write`` each item while the next is being prepared: the way a job that mails many
+    people keeps its write transactions short without idling between them.
+
+    Writes run one at a time, in order; a failed write stops the job at the next item and
+    is raised. The item being prepared when a write fails is dropped, unwritten.
+    """
+    writing: asyncio.Future[None] | None = None
+    try:
+        async with contextlib.aclosing(prepared):
+            async for item in prepared:
+                if writing is not None:
+                    previous, writing = writing, None
+                    await previous
+                writing = asyncio.ensure_future(write(item))
+    finally:
+        if writing is not None:
+            await writing
 
 
 async def suppressed(session: AsyncSession, emails: Iterable[str]) -> set[str]:
