@@ -165,13 +165,15 @@ class MailWorker:
                     lanes.create_task(self._lane(inbox))
         except BaseException:
             # Cancelled, or a bug: record what was sent, but let the first cause through.
-            lanes_done.set()
-            self._outcome.set()
             try:
-                await recorder
+                await self._last_write(lanes_done, recorder)
             except Exception:
                 logger.exception("mail worker: recording the last outcomes failed")
             raise
+        await self._last_write(lanes_done, recorder)
+
+    async def _last_write(self, lanes_done: asyncio.Event, recorder: asyncio.Task[None]) -> None:
+        """The lanes are done: the recorder writes what is left, and ends."""
         lanes_done.set()
         self._outcome.set()
         await recorder
@@ -244,7 +246,7 @@ class MailWorker:
             self._outcome.clear()
             finished = lanes_done.is_set()
             # On the worker's clock, as the leases are.
-            since = self._since if self._results else None
+            since = self._since
             waited = (self._clock() - since).total_seconds() if since else 0.0
             due = (
                 finished
