@@ -16,6 +16,7 @@ from service.mail import queue as mail_queue
 from service.mail.compose import Composer
 from service.mail.models import MailMessage, MailSuppression
 from service.mail.service import Outgoing, enqueue_many
+from tests.conftest import Clock
 
 
 def mail(
@@ -75,3 +76,23 @@ def slow_writes(monkeypatch: pytest.MonkeyPatch, seconds: float = 0.3) -> None:
         await record(*args, **kwargs)
 
     monkeypatch.setattr(mail_queue, "record", slow_record)
+
+
+class TimedSender:
+    """A sender each message of which takes ``minutes`` of the test clock (and ``pause`` real
+    seconds, so that other tasks run meanwhile); it records whom it sent to."""
+
+    def __init__(self, clock: Clock, *, minutes: float, pause: float = 0) -> None:
+        self.clock = clock
+        self.minutes = minutes
+        self.pause = pause
+        self.sent: list[str] = []
+
+    async def send(self, message: bytes, *, sender: str, recipient: str) -> None:
+        if self.pause:
+            await asyncio.sleep(self.pause)
+        self.clock.advance(minutes=self.minutes)
+        self.sent.append(recipient)
+
+    async def close(self) -> None:
+        pass

@@ -16,7 +16,7 @@ from service.mail.senders import SmtpSender
 from service.settings import Settings
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
-from tests.mail.helpers import mail, messages, queue, suppression, until_all_sent
+from tests.mail.helpers import TimedSender, mail, messages, queue, suppression, until_all_sent
 from tests.smtp import SmtpServer
 
 GONE = "gone@example.org"
@@ -268,28 +268,13 @@ async def test_stop_finishes_what_is_in_flight_and_hands_back_the_rest(
     }
 
 
-class SlowSender:
-    """Takes three minutes of the test clock per message: the lease runs down mid-batch."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.sent: list[str] = []
-
-    async def send(self, message: bytes, *, sender: str, recipient: str) -> None:
-        self.clock.advance(minutes=3)
-        self.sent.append(recipient)
-
-    async def close(self) -> None:
-        pass
-
-
 async def test_the_end_of_a_batch_whose_lease_ran_down_is_handed_back(
     sessions: async_sessionmaker[AsyncSession],
     composer: Composer,
     clock: Clock,
     make_worker: MakeWorker,
 ) -> None:
-    sender = SlowSender(clock)
+    sender = TimedSender(clock, minutes=3)  # the lease runs down mid-batch
     worker = make_worker(sender, concurrency=1, batch_size=3, lease=timedelta(minutes=5))
     await queue(sessions, composer, clock(), [mail(n) for n in range(3)])
     assert await worker.run_once() == 3

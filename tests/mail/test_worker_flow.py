@@ -21,24 +21,16 @@ from service.mail.models import MailMessage
 from service.mail.senders import SmtpSender
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
-from tests.mail.helpers import mail, messages, queue, slow_writes, suppression, until_all_sent
+from tests.mail.helpers import (
+    TimedSender,
+    mail,
+    messages,
+    queue,
+    slow_writes,
+    suppression,
+    until_all_sent,
+)
 from tests.smtp import SmtpServer
-
-
-class PacedRelay:
-    """A rate-capped relay: each message takes a minute of the test clock."""
-
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.sent: list[str] = []
-
-    async def send(self, message: bytes, *, sender: str, recipient: str) -> None:
-        await asyncio.sleep(0.02)
-        self.clock.advance(minutes=1)
-        self.sent.append(recipient)
-
-    async def close(self) -> None:
-        pass
 
 
 async def test_a_busy_worker_writes_outcomes_before_their_lease_ends(
@@ -50,7 +42,7 @@ async def test_a_busy_worker_writes_outcomes_before_their_lease_ends(
     # Mail arrives a little faster than the relay takes it: the worker is never idle, and
     # far fewer than a write's worth of outcomes come in per lease. Each must still be
     # written in time, or its row would be claimed again and sent twice.
-    relay = PacedRelay(clock)
+    relay = TimedSender(clock, minutes=1, pause=0.02)  # a rate-capped relay
     worker = make_worker(relay, concurrency=1, batch_size=200, poll_interval=0.01)
     worker.start()
     for n in range(30):
