@@ -234,3 +234,25 @@ async def test_an_outcome_after_the_lease_ended_changes_nothing(
         )
     (row,) = await messages(sessions)
     assert (row.status, row.leased_until, row.attempts) == ("sending", second[0].leased_until, 2)
+
+
+async def test_a_claim_takes_lapsed_leases_first_then_the_earliest_due(
+    sessions: async_sessionmaker[AsyncSession], composer: Composer, clock: Clock
+) -> None:
+    lease = timedelta(minutes=5)
+    start = clock()
+    await queue(sessions, composer, start, [mail(1)])
+    async with sessions.begin() as session:
+        (lapsed,) = await mail_queue.claim(session, now=clock(), lease=lease, limit=10)
+    clock.advance(minutes=6)  # the worker holding it died: its lease has run out
+    await queue(sessions, composer, clock(), [mail(2)])  # due now
+    await queue(sessions, composer, start + timedelta(minutes=1), [mail(3)])  # due before it
+    await queue(sessions, composer, clock() + timedelta(hours=1), [mail(4)])  # not yet due
+    ids = {m.recipient: m.id for m in await messages(sessions)}
+    async with sessions.begin() as session:
+        first = await mail_queue.claim(session, now=clock(), lease=lease, limit=2)
+    async with sessions.begin() as session:
+        rest = await mail_queue.claim(session, now=clock(), lease=lease, limit=10)
+    assert [c.id for c in first] == [lapsed.id, ids["reader3@example.org"]]
+    assert [c.id for c in rest] == [ids["reader2@example.org"]]
+    assert [c.attempts for c in first + rest] == [2, 1, 1]
