@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -218,7 +219,8 @@ def _serve_sink(port: int, count: Any, first: Any, ready: Any) -> None:
     controller = Controller(Counter(), hostname=HOST, port=port)
     controller.start()
     ready.set()
-    multiprocessing.Event().wait()  # until terminated
+    threading.Event().wait()  # until terminated (no semaphore left behind, as one of
+    # multiprocessing's would be when the process is killed)
 
 
 @contextlib.asynccontextmanager

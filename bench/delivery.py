@@ -1,6 +1,6 @@
 """Alert delivery: one publication to 10,000 immediate subscribers, through the real path.
 
-Usage: python bench/delivery.py [--database-url URL] [-n 10000] [--concurrency 4]
+Usage: python bench/delivery.py [--database-url URL] [-n 10000] [--concurrency 4] [--rounds 3]
 
 N immediate subscribers whose filters all match the brief are inserted directly. Then
 ``learnhub serve`` runs in a subprocess with LEARNHUB_SMTP_URL pointing at an aiosmtpd sink
@@ -10,6 +10,10 @@ Timed from the publish request: the first message accepted by the sink, and all 
 baseline, in the same run: a bare aiosmtplib loop sending the same N messages (read back
 from the queue) over the same number of connections. Aim: ratio >= 0.7. A PostgreSQL
 --database-url must name a database that does not exist: it is created and dropped.
+
+On a small shared machine the bare loop's own rate moves by a third from one minute to the
+next, so each round publishes a new brief and runs the bare loop right after it; the ratio
+printed is the median of the rounds' ratios (each round's figures are printed too).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import random
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
@@ -80,16 +85,29 @@ async def publish(base: str, token: str) -> float:
     return sent
 
 
-async def bodies(url: str) -> list[bytes]:
+async def bodies(url: str, n: int) -> list[bytes]:
+    """The bodies of the last ``n`` messages queued: the last publication's alerts."""
     engine = db.create_engine(url)
     try:
         async with db.sessionmaker(engine)() as session:
-            return [b for b in await session.scalars(select(MailMessage.body)) if b]
+            query = select(MailMessage.body).order_by(MailMessage.id.desc()).limit(n)
+            return [b for b in await session.scalars(query) if b]
     finally:
         await engine.dispose()
 
 
-async def main(url: str | None, n: int, concurrency: int) -> None:
+@dataclass
+class Round:
+    first: float  # publish -> first accepted
+    real: float  # publish -> all accepted
+    bare: float  # the bare loop, the same messages
+
+    @property
+    def ratio(self) -> float:
+        return self.bare / self.real
+
+
+async def main(url: str | None, n: int, concurrency: int, rounds: int) -> None:
     async with scratch_database(url) as database_url, sink() as target:
         with tempfile.TemporaryDirectory(prefix="learnhub-bench-") as tmp:
             env = learnhub_env(
@@ -104,14 +122,16 @@ async def main(url: str | None, n: int, concurrency: int) -> None:
                 learnhub, env, "staff", "add", "bench@example.org", "--role", "publisher"
             )
             await seed(database_url, n)
+            results = []
             async with serve(env) as base:
-                target.reset()
-                sent = await publish(base, token)
-                done = await target.until(n)
-                first = target.first.value - sent
-            messages = await bodies(database_url)
-        bare = await bare_smtp(target, messages, concurrency)
-    real = done - sent
+                for _ in range(rounds):
+                    target.reset()
+                    sent = await publish(base, token)
+                    done = await target.until(n)
+                    first = target.first.value - sent
+                    messages = await bodies(database_url, n)
+                    bare = await bare_smtp(target, messages, concurrency)
+                    results.append(Round(first, done - sent, bare))
     size = sum(map(len, messages)) / len(messages) / 1024
     print(
         f"database  {database_url.split(':')[0]}; {n} immediate subscribers, "
@@ -119,14 +139,22 @@ async def main(url: str | None, n: int, concurrency: int) -> None:
         f"load average {os.getloadavg()[0]:.1f}"
     )
     table(
-        ["", "figure", "aim"],
+        ["round", "first email", "all accepted", "real path", "bare aiosmtplib", "ratio"],
         [
-            ["publish -> first email accepted", f"{first:.2f} s", ""],
-            ["publish -> all accepted", f"{real:.1f} s", ""],
-            ["real path", f"{n / real:.0f} msg/s", ""],
-            ["bare aiosmtplib, same messages", f"{n / bare:.0f} msg/s", ""],
-            ["ratio", f"{bare / real:.2f}", ">= 0.7"],
+            [
+                k,
+                f"{r.first:.2f} s",
+                f"{r.real:.1f} s",
+                f"{n / r.real:.0f} msg/s",
+                f"{n / r.bare:.0f} msg/s",
+                f"{r.ratio:.2f}",
+            ]
+            for k, r in enumerate(results, start=1)
         ],
+    )
+    middle = sorted(results, key=lambda r: r.ratio)[len(results) // 2]
+    print(
+        f"median ratio {middle.ratio:.2f} (aim >= 0.7); publish -> first email {middle.first:.2f} s"
     )
 
 
@@ -135,5 +163,6 @@ if __name__ == "__main__":
     parser.add_argument("--database-url", help="default: a temp SQLite file")
     parser.add_argument("-n", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="publications, each then bare")
     args = parser.parse_args()
-    asyncio.run(main(args.database_url, args.n, args.concurrency))
+    asyncio.run(main(args.database_url, args.n, args.concurrency, args.rounds))
