@@ -14,31 +14,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
-import resource
-import socket
-import sys
 import time
-from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import HOST, Sink, bare_smtp, peak_rss_mb, sink
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from aiosmtplib import SMTP  # noqa: E402
-from sqlalchemy import delete, update  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
+from service import db
+from service.clock import utcnow
+from service.mail.compose import Composer
+from service.mail.models import MailDelivery, MailMessage
+from service.mail.senders import SmtpSender
+from service.mail.service import Outgoing, enqueue_many
+from service.mail.worker import MailWorker
+from service.migrate import upgrade
 
-from service import db  # noqa: E402
-from service.clock import utcnow  # noqa: E402
-from service.mail.compose import Composer  # noqa: E402
-from service.mail.models import MailDelivery, MailMessage  # noqa: E402
-from service.mail.senders import SmtpSender  # noqa: E402
-from service.mail.service import Outgoing, enqueue_many  # noqa: E402
-from service.mail.worker import MailWorker  # noqa: E402
-from service.migrate import upgrade  # noqa: E402
-
-HOST = "127.0.0.1"
 PARAGRAPH = (
     "Practitioners across agencies held pieces of information about the household; nobody "
     "held the whole picture. Professional curiosity, and escalation when a plan is not working, "
@@ -63,44 +53,6 @@ def outgoing(n: int) -> Outgoing:
     )
 
 
-# The sink, in a process of its own so that it does not share our event loop or GIL.
-
-
-def sink(port: int, count: Any, ready: Any) -> None:
-    from aiosmtpd.controller import Controller
-
-    class Counter:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            with count.get_lock():
-                count.value += 1
-            return "250 OK"
-
-    controller = Controller(Counter(), hostname=HOST, port=port)
-    controller.start()
-    ready.set()
-    multiprocessing.Event().wait()  # until terminated
-
-
-async def until(count: Any, target: int) -> None:
-    # The count lives in another process: polling it is the simplest way to see it change.
-    while count.value < target:  # noqa: ASYNC110
-        await asyncio.sleep(0.005)
-
-
-async def bare(port: int, messages: list[bytes], concurrency: int, count: Any) -> float:
-    count.value = 0
-    start = time.perf_counter()
-
-    async def connection(share: list[bytes]) -> None:
-        async with SMTP(hostname=HOST, port=port) as smtp:
-            for n, message in enumerate(share):
-                await smtp.sendmail("learning@localhost", [f"bare{n}@example.org"], message)
-
-    await asyncio.gather(*(connection(messages[i::concurrency]) for i in range(concurrency)))
-    await until(count, len(messages))
-    return time.perf_counter() - start
-
-
 async def queue_all(sessions: async_sessionmaker[AsyncSession], n: int) -> float:
     async with sessions.begin() as session:
         await session.execute(delete(MailDelivery))
@@ -114,7 +66,7 @@ async def queue_all(sessions: async_sessionmaker[AsyncSession], n: int) -> float
 
 
 async def worker_run(
-    sessions: async_sessionmaker[AsyncSession], port: int, n: int, concurrency: int, count: Any
+    sessions: async_sessionmaker[AsyncSession], target: Sink, n: int, concurrency: int
 ) -> float:
     async with sessions.begin() as session:
         await session.execute(
@@ -126,41 +78,23 @@ async def worker_run(
                 next_attempt_at=utcnow(),
             )
         )
-    count.value = 0
-    sender = SmtpSender.from_url(f"smtp://{HOST}:{port}", concurrency=concurrency)
+    target.reset()
+    sender = SmtpSender.from_url(f"smtp://{HOST}:{target.port}", concurrency=concurrency)
     worker = MailWorker(
         sessions, sender, utcnow, envelope_from="learning@localhost", concurrency=concurrency
     )
-    start = time.perf_counter()
+    start = time.monotonic()
     worker.start()
-    await until(count, n)
-    elapsed = time.perf_counter() - start
+    elapsed = await target.until(n) - start
     await worker.stop()
     await sender.close()
     return elapsed
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def main(url: str, n: int, concurrency: int, rounds: int) -> None:
     await upgrade(url)
     engine = db.create_engine(url)
     sessions = db.sessionmaker(engine)
-    port = free_port()
-    spawn = multiprocessing.get_context("spawn")
-    count = spawn.Value("i", 0)
-    ready = spawn.Event()
-    process = spawn.Process(target=sink, args=(port, count, ready), daemon=True)
-    process.start()
-    await asyncio.to_thread(ready.wait)
     try:
         now = utcnow()
         messages = [
@@ -173,12 +107,11 @@ async def main(url: str, n: int, concurrency: int, rounds: int) -> None:
         # Interleaved rounds, best of each: on a shared machine the least disturbed run is
         # the closest to what the code costs.
         bare_runs, worker_runs = [], []
-        for _ in range(rounds):
-            bare_runs.append(await bare(port, messages, concurrency, count))
-            worker_runs.append(await worker_run(sessions, port, n, concurrency, count))
+        async with sink() as target:
+            for _ in range(rounds):
+                bare_runs.append(await bare_smtp(target, messages, concurrency))
+                worker_runs.append(await worker_run(sessions, target, n, concurrency))
     finally:
-        process.terminate()
-        process.join()
         await engine.dispose()
     report(url, n, concurrency, sum(map(len, messages)) / n, queued, bare_runs, worker_runs)
 
