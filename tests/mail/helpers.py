@@ -96,3 +96,25 @@ class TimedSender:
 
     async def close(self) -> None:
         pass
+
+
+class Database:
+    """Makes the worker's writes fail while ``away``, and its claims while ``claims_away``."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.away = True
+        self.claims_away = False
+        record, claim = mail_queue.record, mail_queue.claim
+
+        async def flaky_record(*args: Any, **kwargs: Any) -> None:
+            if self.away:
+                raise ConnectionError("the database is away")
+            await record(*args, **kwargs)
+
+        async def flaky_claim(*args: Any, **kwargs: Any) -> list[mail_queue.Claimed]:
+            if self.claims_away:
+                raise ConnectionError("the database is away")
+            return await claim(*args, **kwargs)
+
+        monkeypatch.setattr(mail_queue, "record", flaky_record)
+        monkeypatch.setattr(mail_queue, "claim", flaky_claim)

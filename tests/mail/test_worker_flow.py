@@ -9,7 +9,6 @@ import logging
 import random
 from collections import Counter
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +21,7 @@ from service.mail.senders import SmtpSender
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
 from tests.mail.helpers import (
+    Database,
     TimedSender,
     mail,
     messages,
@@ -126,15 +126,7 @@ async def test_outcomes_wait_out_a_database_outage_and_it_is_logged_once(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    record = mail_queue.record
-    away = True
-
-    async def flaky_record(*args: Any, **kwargs: Any) -> None:
-        if away:
-            raise ConnectionError("the database is away")
-        await record(*args, **kwargs)
-
-    monkeypatch.setattr(mail_queue, "record", flaky_record)
+    database = Database(monkeypatch)
     worker = make_worker(smtp_sender, batch_size=200)
     await queue(sessions, composer, clock(), [mail(n) for n in range(300)])
     worker.start()
@@ -142,7 +134,7 @@ async def test_outcomes_wait_out_a_database_outage_and_it_is_logged_once(
     await asyncio.sleep(0.5)
     # Sending stops once a bounded number of outcomes wait to be written.
     assert 100 <= len(smtp_server.messages) <= 2 * 50 + 4
-    away = False
+    database.away = False
     await smtp_server.received(300, within=30)
     await until_all_sent(sessions, within=30)
     await worker.stop()

@@ -8,7 +8,6 @@ import logging
 import random
 from collections import Counter
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,30 +17,16 @@ from service.mail.compose import Composer
 from service.mail.senders import SmtpSender
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
-from tests.mail.helpers import mail, messages, queue, slow_writes, suppression, until_all_sent
+from tests.mail.helpers import (
+    Database,
+    mail,
+    messages,
+    queue,
+    slow_writes,
+    suppression,
+    until_all_sent,
+)
 from tests.smtp import SmtpServer
-
-
-class Database:
-    """Makes the worker's writes fail while ``away``, and its claims while ``claims_away``."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.away = True
-        self.claims_away = False
-        record, claim = mail_queue.record, mail_queue.claim
-
-        async def flaky_record(*args: Any, **kwargs: Any) -> None:
-            if self.away:
-                raise ConnectionError("the database is away")
-            await record(*args, **kwargs)
-
-        async def flaky_claim(*args: Any, **kwargs: Any) -> list[mail_queue.Claimed]:
-            if self.claims_away:
-                raise ConnectionError("the database is away")
-            return await claim(*args, **kwargs)
-
-        monkeypatch.setattr(mail_queue, "record", flaky_record)
-        monkeypatch.setattr(mail_queue, "claim", flaky_claim)
 
 
 async def test_a_running_worker_does_not_resend_what_it_could_not_record(
