@@ -43,6 +43,7 @@ from service.settings import Settings
 from service.tagging import Tagger
 from service.taxonomy import default_taxonomy
 from subscribers.alerts import Alerts
+from subscribers.fanout import Fanout
 from subscribers.links import Links
 from subscribers.tokens import Tokens
 
@@ -112,24 +113,34 @@ def _dispatcher(run_workers: bool) -> Callable[[web.Application], AsyncIterator[
     """The event dispatcher and the handlers each event type fans out to."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
+        processes = app[settings_key].fanout_processes
+        fanout = Fanout(app[settings_key], app[clock_key], processes) if processes else None
         app[dispatcher_key] = dispatcher = Dispatcher(
-            app[sessions_key], app[clock_key], registrations(app), after=app[mail_worker_key].wake
+            app[sessions_key],
+            app[clock_key],
+            registrations(app, fanout),
+            after=app[mail_worker_key].wake,
         )
         if run_workers:
+            if fanout is not None:
+                await fanout.start()
             dispatcher.start(app[engine_key])
         yield
         await dispatcher.stop()
+        if fanout is not None:
+            await fanout.close()
 
     return context
 
 
-def registrations(app: web.Application) -> list[Registration]:
+def registrations(app: web.Application, fanout: Fanout | None = None) -> list[Registration]:
     alerts = Alerts(
         app[composer_key],
         app[links_key],
         app[tagging_key].taxonomy,
         app[settings_key],
         reads=app[readonly_key],
+        fanout=fanout,
     )
     feeds = app[feed_cache_key]
 

@@ -9,10 +9,11 @@ so it is rendered once per set of reasons (Drafts).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import cast
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,6 +23,7 @@ from service.events.models import Event, EventType
 from service.mail.compose import Composer
 from service.mail.models import MailDelivery, MailMessage, MailStatus
 from service.mail.service import (
+    RENDER_SLICE,
     Drafts,
     Outgoing,
     Prepared,
@@ -36,6 +38,9 @@ from subscribers.links import Links
 from subscribers.matching import BriefFacts, Recipient, recipients, widen
 from subscribers.models import Subscriber, SubscriptionCode
 
+if TYPE_CHECKING:
+    from subscribers.fanout import Fanout
+
 Sessions = async_sessionmaker[AsyncSession]
 CODES_CHUNK = 1000
 # The first chunk is small, for the first alerts to leave at once; each next one is twice as
@@ -44,6 +49,17 @@ ALERT_CHUNKS = (100, 200, 400, 800, 2000)
 # A chunk is inserted in transactions of at most this many alerts: on SQLite the mail worker
 # writes its outcomes through the same connection, and waits for at most one of them.
 INSERT_CHUNK = 250
+
+
+@dataclass
+class Publication:
+    """What the chunks of one publication's alerts share: worked out or rendered once."""
+
+    brief: Brief
+    event: Event
+    change_note: str | None
+    tagged: Tagged
+    drafts: Drafts = field(default_factory=Drafts)
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,9 @@ class Alerts:
     settings: Settings
     # Matching only reads: on SQLite a write session would hold the write lock for the scan.
     reads: Sessions
+    # Composes and queues the alerts in processes of their own (LEARNHUB_FANOUT_PROCESSES);
+    # None: here, on this event loop.
+    fanout: Fanout | None = None
 
     async def on_brief(self, sessions: Sessions, event: Event, sent: Callable[[], None]) -> None:
         """brief.published and brief.updated: tell every immediate subscriber it concerns.
@@ -75,38 +94,54 @@ class Alerts:
                 taxonomy=self.taxonomy,
                 practitioner_domains=self.settings.practitioner_domains,
             )
-        note = event.payload.get("change_note") if event.type == EventType.updated else None
-        tagged = Tagged.of(brief, self.taxonomy)
-        drafts = Drafts()
+        if self.fanout is not None:
+            await self.fanout.queue(event.id, _chunks(found), sent)
+            return
+        publication = self.publication(brief, event)
 
         async def rendered() -> AsyncGenerator[list[Prepared], None]:
             for chunk in _chunks(found):
-                async with self.reads() as session:
-                    filters = await chosen_filters(session, [r.id for r in chunk if r.personal])
-                    outgoing = [
-                        self._alert(brief, tagged, event, r, filters.get(r.id, {}), note)
-                        for r in chunk
-                    ]
-                    prepared = await prepare_many(
-                        session,
-                        outgoing,
-                        composer=self.composer,
-                        now=event.occurred_at,
-                        drafts=drafts,
-                    )
-                yield prepared  # with the read session closed
+                yield await self.prepare(publication, chunk)
 
         async def insert(prepared: list[Prepared]) -> None:
-            for start in range(0, len(prepared), INSERT_CHUNK):
-                async with sessions.begin() as session:
-                    await enqueue_prepared(session, prepared[start : start + INSERT_CHUNK])
-                sent()
+            await queue_prepared(sessions, prepared, sent)
 
         # Each chunk is rendered on the read side while the one before is being inserted; the
         # write transactions only insert, and are short, so the mail worker never waits long
         # for them (with 2,000 alerts a transaction, its lanes stood still for a third of the
         # first seconds of a publication, waiting to record what they had sent).
         await overlapped(rendered(), insert)
+
+    def publication(self, brief: Brief, event: Event) -> Publication:
+        note = event.payload.get("change_note") if event.type == EventType.updated else None
+        return Publication(brief, event, note, Tagged.of(brief, self.taxonomy))
+
+    async def prepare(self, publication: Publication, chunk: Sequence[Recipient]) -> list[Prepared]:
+        """One chunk's alerts, rendered (those not queued before); only reads."""
+        brief, event = publication.brief, publication.event
+        async with self.reads() as session:
+            filters = await chosen_filters(session, [r.id for r in chunk if r.personal])
+            outgoing = []
+            for n, r in enumerate(chunk, start=1):
+                outgoing.append(
+                    self._alert(
+                        brief,
+                        publication.tagged,
+                        event,
+                        r,
+                        filters.get(r.id, {}),
+                        publication.change_note,
+                    )
+                )
+                if n % RENDER_SLICE == 0:
+                    await asyncio.sleep(0)  # the mail worker's lanes get their turn
+            return await prepare_many(
+                session,
+                outgoing,
+                composer=self.composer,
+                now=event.occurred_at,
+                drafts=publication.drafts,
+            )
 
     def _alert(
         self,
@@ -166,6 +201,16 @@ class Alerts:
             unsubscribe_url=self.links.unsubscribe(person),
             personal=("manage_url",),
         )
+
+
+async def queue_prepared(
+    sessions: Sessions, prepared: Sequence[Prepared], sent: Callable[[], None]
+) -> None:
+    """Insert rendered alerts in short transactions, telling ``sent`` after each."""
+    for start in range(0, len(prepared), INSERT_CHUNK):
+        async with sessions.begin() as session:
+            await enqueue_prepared(session, prepared[start : start + INSERT_CHUNK])
+        sent()
 
 
 def facts_of(brief: Brief) -> BriefFacts:

@@ -62,6 +62,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key",  # type: ignore[arg-type]  # noqa: S106
         maildir=tmp_path / "mail",
         practitioner_domains="nhs.net,merseyside.police.uk",  # type: ignore[arg-type]
+        # Alerts composed on the test's own loop, where its clock and patches apply; the
+        # fan-out processes have tests of their own (tests/subscribers/test_fanout.py).
+        fanout_processes=0,
     )
 
 
