@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -43,6 +44,29 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetime given to a UTC column")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """The conversion above, remembering the last value it converted.
+
+        A job stamps all its rows with one time, and a claim's rows share one lease: 10,000
+        alerts bind the same datetime object 20,000 times, at ~5 µs a conversion on SQLite.
+        The memo is one (value, result) pair, replaced whole, so threads sharing it can only
+        find a pair that belongs together; datetimes do not change, so identity is enough.
+        """
+        process = super().bind_processor(dialect)
+        if process is None:
+            return None
+        last: tuple[Any, Any] = (object(), None)
+
+        def remembered(value: Any) -> Any:
+            nonlocal last
+            seen, result = last
+            if value is not seen:
+                result = process(value)
+                last = (value, result)
+            return result
+
+        return remembered
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
