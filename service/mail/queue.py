@@ -76,6 +76,8 @@ async def claim(
     """Lease up to ``limit`` due messages, skipping rows others hold: first those whose lease
     ran out (a worker died holding them), then pending ones, the earliest due first."""
     claimed: list[Claimed] = []
+    # One lease for the batch, the very value written: the outcomes name it to be written.
+    until = now + lease
     for due, order in (
         ((M.c.status == MailStatus.sending.value, M.c.leased_until < now), M.c.leased_until),
         ((M.c.status == MailStatus.pending.value, M.c.next_attempt_at <= now), M.c.next_attempt_at),
@@ -95,15 +97,14 @@ async def claim(
         statement = (
             update(M)
             .where(M.c.id.in_(ids))
-            .values(
-                status=MailStatus.sending.value,
-                leased_until=now + lease,
-                attempts=M.c.attempts + 1,
-            )
-            .returning(M.c.id, M.c.recipient, M.c.body, M.c.attempts, M.c.leased_until)
+            .values(status=MailStatus.sending.value, leased_until=until, attempts=M.c.attempts + 1)
+            .returning(M.c.id, M.c.recipient, M.c.body, M.c.attempts)
         )
         rows = (await session.execute(statement)).all()
-        claimed += sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+        claimed += sorted(
+            (Claimed(id_, to, body, tries, until) for id_, to, body, tries in rows),
+            key=lambda c: c.id,
+        )
     return claimed
 
 
