@@ -47,7 +47,8 @@ CODES_CHUNK = 1000
 # large, up to the last size, where the cost of a round of queries is spread thin.
 ALERT_CHUNKS = (100, 200, 400, 800, 2000)
 # A chunk is inserted in transactions of at most this many alerts: on SQLite the mail worker
-# writes its outcomes through the same connection, and waits for at most one of them.
+# writes its outcomes through the same connection (or, from a fan-out process, meets these
+# inserts at SQLite's lock), and waits for at most one of them.
 INSERT_CHUNK = 250
 
 
@@ -72,8 +73,8 @@ class Alerts:
     settings: Settings
     # Matching only reads: on SQLite a write session would hold the write lock for the scan.
     reads: Sessions
-    # Composes and queues the alerts in processes of their own (LEARNHUB_FANOUT_PROCESSES);
-    # None: here, on this event loop.
+    # Composes and queues the alerts in processes of their own (LEARNHUB_FANOUT_PROCESSES,
+    # subscribers.fanout); None: here, on this event loop.
     fanout: Fanout | None = None
 
     async def on_brief(self, sessions: Sessions, event: Event, sent: Callable[[], None]) -> None:
@@ -94,8 +95,9 @@ class Alerts:
                 taxonomy=self.taxonomy,
                 practitioner_domains=self.settings.practitioner_domains,
             )
-        if self.fanout is not None:
-            await self.fanout.queue(event.id, _chunks(found), sent)
+        fanout = self.fanout
+        # When no process could be started (the log says why), the alerts are queued here.
+        if fanout and await fanout.queue(event.id, brief.revision, _chunks(found), sent):
             return
         publication = self.publication(brief, event)
 

@@ -3,15 +3,17 @@
 A publication to thousands of people costs a second or more of CPU to compose and insert
 (about 100 µs an alert), and Python runs one thread at a time: on the service's loop that
 second is taken from the mail worker, which sends what the first chunks queued, and from
-the web pages. A process of its own (``LEARNHUB_FANOUT_PROCESSES``, 1 by default; 0 keeps
-the work on the loop) does it on another core. The service still decides who gets the brief
-(matching is one query), then hands the chunks of recipients over, a few at a time, and wakes
+the web pages. ``LEARNHUB_FANOUT_PROCESSES`` processes (1 by default; 0 keeps the work on
+the loop) do it on another core. The service still decides who gets the brief (matching is
+one query), then hands the chunks of recipients over, one per process at a time, and wakes
 the mail worker as each chunk is committed.
 
-The process writes to the database itself, through its own connection: the alerts' keys make
-a chunk done twice harmless, so a process that dies half-way (the pool is then replaced) only
-makes the dispatcher retry the event. Tokens in the links carry the service clock's time,
-passed with each job, so that a process never stamps a link by a clock of its own.
+A process reads the brief itself, and refuses to go on if it is no longer the revision the
+recipients were chosen for: the event is retried, and matched again. It writes through its
+own connection; the alerts' keys make a chunk done twice harmless, so a process that dies
+half-way only makes the dispatcher retry the event, on a new process. When no process can
+be started, the alerts are composed on the loop, as with 0, and the log says why. Tokens in
+the links carry the service clock's time, passed with each job.
 """
 
 from __future__ import annotations
@@ -19,19 +21,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import signal
+import threading
+import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.connection import wait
 from multiprocessing.util import Finalize
 
 from pydantic import SecretStr
 from sqlalchemy import text
 
 from service import db
-from service.briefs.models import Brief
+from service.briefs.models import Brief, Status
 from service.clock import Clock
 from service.events.models import Event
 from service.mail.compose import Composer
@@ -46,14 +53,20 @@ log = logging.getLogger(__name__)
 
 
 class FanoutFailed(RuntimeError):
-    """The process composing alerts stopped; the event is retried on a new one."""
+    """A process queueing alerts died; the event is retried on a new one."""
+
+
+class BriefChanged(RuntimeError):
+    """The brief changed after its recipients were chosen; the event is retried."""
 
 
 @dataclass(frozen=True)
 class Job:
-    """What a process needs to know, beyond the recipients, to queue a chunk of alerts."""
+    """One attempt at one event's alerts: what a process needs besides the recipients."""
 
+    id: str  # the process reads the brief afresh for each attempt
     event_id: int
+    revision: int  # the brief's revision the recipients were chosen for
     links_at: datetime  # the service clock's time, stamped on the links' tokens
 
 
@@ -70,69 +83,96 @@ class Fanout:
         self._clock = clock
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
+        self._starting = asyncio.Lock()
 
-    async def start(self) -> None:
-        """Start the processes and connect them now, rather than at the first publication
-        (about a second). A process that cannot start is reported, and retried at the first
-        job: the rest of the service runs meanwhile."""
-        pool = self._running()
-        loop = asyncio.get_running_loop()
-        started = [loop.run_in_executor(pool, _ready) for _ in range(self.processes)]
-        try:
-            await asyncio.gather(*started)
-        except Exception:
-            log.exception("the processes that queue alerts did not start; trying again later")
-            self._replace(pool)
-
-    async def queue(
-        self,
-        event_id: int,
-        chunks: Iterable[Sequence[Recipient]],
-        sent: Callable[[], None],
-    ) -> None:
-        """Queue the alerts of ``event_id`` to ``chunks`` of recipients; ``sent`` after each.
-
-        One chunk per process is queued behind the ones running, so that none waits for
-        the next. Raises FanoutFailed if a process died (the pool is then replaced).
-        """
-        job = Job(event_id, self._clock())
-        pool = self._running()
-        loop = asyncio.get_running_loop()
-        running: deque[asyncio.Future[int]] = deque()
-        try:
-            for chunk in chunks:
-                running.append(loop.run_in_executor(pool, _queue_chunk, job, list(chunk)))
-                if len(running) > self.processes:
-                    await running.popleft()
-                    sent()
-            while running:
-                await running.popleft()
-                sent()
-        except BrokenProcessPool as exc:
-            self._replace(pool)
-            raise FanoutFailed("the process queueing alerts stopped; retrying") from exc
-        finally:
-            for future in running:  # the ones not started never will be
-                future.cancel()
-
-    async def close(self) -> None:
-        """Stop the processes after the chunks they are on; the rest are not started."""
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
-
-    def _running(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
+    async def start(self) -> bool:
+        """Start the processes and see them reach the database (about a second), rather
+        than at the first publication. False, and logged, if they cannot."""
+        async with self._starting:
+            if self._pool is not None:
+                return True
+            pool = ProcessPoolExecutor(
                 self.processes,
                 # Not fork: the service's threads, loop and connections must not be copied.
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start,
                 initargs=(self._settings,),
             )
+            loop = asyncio.get_running_loop()
+            try:
+                await asyncio.gather(
+                    *(loop.run_in_executor(pool, _ready) for _ in range(self.processes))
+                )
+            except Exception:
+                log.exception("the processes that queue alerts did not start: alerts are "
+                              "composed in the service until they do")  # fmt: skip
+                await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+                return False
+            self._pool = pool
+            return True
+
+    async def queue(
+        self,
+        event_id: int,
+        revision: int,
+        chunks: Iterable[Sequence[Recipient]],
+        sent: Callable[[], None],
+    ) -> bool:
+        """Queue the alerts of ``event_id`` (the brief at ``revision``) to ``chunks`` of
+        recipients, telling ``sent`` after each. False, having done nothing, if no process
+        can be started. Raises FanoutFailed if a process died half-way (the pool is then
+        replaced), and the error of a chunk that failed."""
+        remaining = iter(chunks)
+        first = next(remaining, None)
+        if first is None:
+            return True
+        job = Job(uuid.uuid4().hex, event_id, revision, self._clock())
+        loop = asyncio.get_running_loop()
+        running: deque[asyncio.Future[int]] = deque()
+        pool = await self._started()
+        if pool is None:
+            return False
+        try:
+            running.append(loop.run_in_executor(pool, _queue_chunk, job, list(first)))
+        except BrokenProcessPool:
+            # Its process died while idle (out of memory, say): nothing ran; start anew, once.
+            self._discard(pool)
+            pool = await self._started()
+            if pool is None:
+                return False
+            running.append(loop.run_in_executor(pool, _queue_chunk, job, list(first)))
+        try:
+            for chunk in remaining:
+                if len(running) == self.processes:
+                    await running.popleft()
+                    sent()
+                running.append(loop.run_in_executor(pool, _queue_chunk, job, list(chunk)))
+            while running:
+                await running.popleft()
+                sent()
+        except BaseException as exc:
+            # A chunk handed to a process runs to its end whatever happens here: wait for
+            # those, so that none commits after this attempt is over (a retry, or the brief's
+            # withdrawal, may follow at once).
+            await asyncio.gather(*running, return_exceptions=True)
+            if isinstance(exc, BrokenProcessPool):
+                self._discard(pool)
+                raise FanoutFailed("a process queueing alerts stopped; retrying") from exc
+            raise
+        return True
+
+    async def close(self) -> None:
+        """Stop the processes, once the chunks they are on are done."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+    async def _started(self) -> ProcessPoolExecutor | None:
+        if self._pool is None and not await self.start():
+            return None
         return self._pool
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _discard(self, broken: ProcessPoolExecutor) -> None:
         if self._pool is broken:
             self._pool = None
         broken.shutdown(wait=False, cancel_futures=True)
@@ -156,28 +196,34 @@ class _FanoutProcess:
             settings,
             reads=self.database.readonly,
         )
+        self.job: str | None = None
         self.publication: Publication | None = None
         # Before the interpreter exits: it would wait for the database's threads forever.
         Finalize(self, self.close, exitpriority=10)
 
     def queue(self, job: Job, chunk: list[Recipient]) -> int:
-        return self.loop.run_until_complete(self._queue(job, chunk))
+        return self.loop.run_until_complete(self.queue_async(job, chunk))
 
-    async def _queue(self, job: Job, chunk: list[Recipient]) -> int:
+    async def queue_async(self, job: Job, chunk: list[Recipient]) -> int:
         self.links_at = job.links_at
-        publication = self.publication
-        if publication is None or publication.event.id != job.event_id:
-            publication = self.publication = await self._publication(job.event_id)
-        prepared = await self.alerts.prepare(publication, chunk)
+        if self.job != job.id or self.publication is None:
+            self.job, self.publication = None, None
+            self.publication, self.job = await self._publication(job), job.id
+        prepared = await self.alerts.prepare(self.publication, chunk)
         await queue_prepared(self.database.sessions, prepared, lambda: None)
         return len(prepared)
 
-    async def _publication(self, event_id: int) -> Publication:
+    async def _publication(self, job: Job) -> Publication:
         async with self.database.readonly() as session:
-            event = await session.get(Event, event_id)
+            event = await session.get(Event, job.event_id)
             brief = await session.get(Brief, event.brief_id) if event else None
         if event is None or brief is None:
-            raise LookupError(f"event {event_id} or its brief is gone")
+            raise LookupError(f"event {job.event_id} or its brief is gone")
+        if brief.revision != job.revision or brief.status != Status.published:
+            raise BriefChanged(
+                f"brief {brief.id} changed after its recipients were chosen (revision "
+                f"{job.revision}, now {brief.revision}, {brief.status}); retrying"
+            )
         return self.alerts.publication(brief, event)
 
     def ping(self) -> None:
@@ -194,11 +240,22 @@ class _FanoutProcess:
 
 def _start(settings: Settings) -> None:
     global _process  # one per process, made by the pool's initializer
+    # Ctrl-C in a terminal reaches the whole process group: the service stops this process
+    # itself, after the chunk in hand. And if the service is killed, so is this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
     _process = _FanoutProcess(settings)
 
 
+def _exit_with(sentinel: int) -> None:
+    wait([sentinel])
+    os._exit(1)
+
+
 def _ready() -> None:
-    """Submitted to start the processes ahead of the first job: each connects."""
+    """Submitted to start the processes ahead of the first job: each reaches the database."""
     if _process is not None:
         _process.ping()
 

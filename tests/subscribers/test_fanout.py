@@ -16,18 +16,22 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text, update
 
+from service import db
 from service.app import create_app
+from service.briefs.models import Brief
 from service.events.models import Event
 from service.keys import dispatcher_key, links_key
 from service.mail.models import MailDelivery, MailMessage
 from service.settings import Settings
+from subscribers.fanout import BriefChanged, Fanout
+from subscribers.matching import Recipient
 from subscribers.models import Subscriber
 from subscribers.tokens import Purpose
 from tests.conftest import Clock
 from tests.digests.conftest import drain, publish
-from tests.smtp import SmtpServer
+from tests.smtp import Received, SmtpServer
 
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -88,54 +92,137 @@ async def test_the_process_queues_one_alert_per_person_with_their_own_links(
     everyone = await people(sessions, 250)  # two chunks: 100, then 150
     app = held.server.app
     assert app is not None
-    await publish(held, publisher, clock, "2026-11-23 10:00", title="Safer sleep")
+    brief = await publish(held, publisher, clock, "2026-11-23 10:00", title="Safer sleep")
     assert await app[dispatcher_key].run_once() == 1
 
-    queued = await alerts(sessions)
-    assert sorted(r for r, _ in queued) == sorted(everyone)
-    assert len({k for _, k in queued}) == 250
+    assert sorted(r for r, _ in await alerts(sessions)) == sorted(everyone)
     assert await count(sessions, MailDelivery) == 250
     await drain(app)  # nothing more to dispatch; the mail worker sends them
     assert len(smtp_server.messages) == 250
     message = smtp_server.messages[0]
-    text = message.parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    token = re.search(r"/subscriptions/manage/(\S+)", text)
-    assert token, text
-    claims = app[links_key].tokens.read(token.group(1), Purpose.manage)
-    assert claims.subscriber_id == everyone[message.recipients[0]]
+    token = re.search(r"/subscriptions/manage/(\S+)", text_of(message))
+    assert token, text_of(message)
+    tokens = app[links_key].tokens
+    assert (
+        tokens.read(token.group(1), Purpose.manage).subscriber_id == everyone[message.recipients[0]]
+    )
+    _, stamped = tokens._serializer.loads(token.group(1), return_timestamp=True)
+    assert stamped == clock.now  # the service's clock, not the process's
+
+    clock.advance(hours=1)
+    change = {
+        "learning_points": ["Ask about sleep at every visit."],
+        "significant": True,
+        "change_note": "Learning points revised after the audit.",
+    }
+    response = await held.patch(f"/api/v1/briefs/{brief}", json=change, headers=publisher)
+    assert response.status == 200, await response.text()
+    await drain(app)
+    assert len(smtp_server.messages) == 500
+    assert "Learning points revised after the audit." in text_of(smtp_server.messages[-1])
 
 
-async def test_a_process_killed_half_way_is_replaced_and_nothing_is_queued_twice(
+async def test_a_process_killed_half_way_is_replaced_and_nobody_is_missed(
     held: TestClient,
     publisher: dict[str, str],
     clock: Clock,
     sessions: Any,
+    engine: Any,
 ) -> None:
     everyone = await people(sessions, 3100)  # chunks of 100, 200, 400, 800, 1600
     app = held.server.app
     assert app is not None
     dispatcher = app[dispatcher_key]
+    reads = db.sessionmaker(engine, readonly=True)  # polling must not take the write lock
     await publish(held, publisher, clock, "2026-11-23 10:00", title="Safer sleep")
     running = asyncio.create_task(dispatcher.run_once())
     async with asyncio.timeout(60):
-        # The first chunk is committed by another process: its rows are what there is to see.
-        while await count(sessions, MailMessage) < 100:  # noqa: ASYNC110
+        # Committed by another process: its rows are all there is to see.
+        while await count(reads, MailMessage) < 100:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
-    for child in multiprocessing.active_children():
-        os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    async with sessions.begin() as session:
+        # Holding the write lock, the process can commit nothing more: it dies half-way.
+        if engine.dialect.name == "postgresql":
+            await session.execute(text("LOCK TABLE mail_messages IN EXCLUSIVE MODE"))
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
     assert await running == 1
 
     async with sessions() as session:
         event = await session.scalar(select(Event))
     assert event is not None and event.status == "pending" and event.attempts == 1
-    assert "alerts: FanoutFailed: the process queueing alerts stopped" in (event.last_error or "")
-    assert 100 <= len(await alerts(sessions)) < 3100  # killed half-way, as the test means
+    assert "alerts: FanoutFailed: a process queueing alerts stopped" in (event.last_error or "")
+    assert 100 <= len(await alerts(sessions)) < 3100
 
     clock.advance(minutes=1)  # past the retry's backoff
     assert await dispatcher.run_once() == 1  # on a new process
-    queued = await alerts(sessions)
-    assert sorted(r for r, _ in queued) == sorted(everyone)
+    assert sorted(r for r, _ in await alerts(sessions)) == sorted(everyone)
     assert await count(sessions, MailDelivery) == 3100
+
+
+async def test_an_error_in_the_process_fails_the_attempt_and_nothing_commits_after_it(
+    held: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: Any,
+) -> None:
+    await people(sessions, 700)  # chunks of 100, 200 (with the bad address), 400
+    async with sessions.begin() as session:  # an address no email header may carry
+        await session.execute(
+            update(Subscriber).where(Subscriber.id == 150).values(email="p150@nhs.net\nBcc: x")
+        )
+    app = held.server.app
+    assert app is not None
+    await publish(held, publisher, clock, "2026-11-23 10:00", title="Safer sleep")
+    assert await app[dispatcher_key].run_once() == 1
+
+    async with sessions() as session:
+        event = await session.scalar(select(Event))
+    assert event is not None and event.attempts == 1
+    assert "UnsafeHeader" in (event.last_error or "")
+    assert len(await alerts(sessions)) == 100  # the first chunk only
+    await held.close()  # the processes stop once whatever they hold is done
+    assert len(await alerts(sessions)) == 100  # nothing was left running to commit later
+
+
+async def test_a_process_refuses_a_brief_changed_since_its_recipients_were_chosen(
+    held: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: Any,
+    fanout_settings: Settings,
+) -> None:
+    await people(sessions, 3)
+    await publish(held, publisher, clock, "2026-11-23 10:00", title="Safer sleep")
+    async with sessions() as session:
+        event = await session.scalar(select(Event))
+        brief = await session.get(Brief, event.brief_id) if event else None
+    assert event is not None and brief is not None
+    chosen = [Recipient(1, "p1@nhs.net", 1, personal=True)]
+    fanout = Fanout(fanout_settings, clock)
+    try:
+        with pytest.raises(BriefChanged, match="changed after its recipients were chosen"):
+            await fanout.queue(event.id, brief.revision - 1, [chosen], lambda: None)
+        assert await alerts(sessions) == []
+        assert await fanout.queue(event.id, brief.revision, [chosen], lambda: None)
+        assert [r for r, _ in await alerts(sessions)] == ["p1@nhs.net"]
+    finally:
+        await fanout.close()
+
+
+async def test_processes_that_cannot_start_leave_the_alerts_to_the_service(
+    fanout_settings: Settings, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    unusable = fanout_settings.model_copy(
+        update={"database_url": "sqlite+aiosqlite:////proc/learnhub/test.db"}
+    )
+    fanout = Fanout(unusable, clock)
+    chosen = [Recipient(1, "p1@nhs.net", 1, personal=True)]
+    assert not await fanout.start()
+    assert "alerts are composed in the service until they do" in caplog.text
+    assert not await fanout.queue(1, 1, [chosen], lambda: None)  # so the service does it
+    assert multiprocessing.active_children() == []
+    await fanout.close()
 
 
 async def test_the_processes_start_with_the_service_and_stop_with_it(
@@ -146,3 +233,7 @@ async def test_the_processes_start_with_the_service_and_stop_with_it(
     assert len(multiprocessing.active_children()) == 1  # started, and connected, at startup
     await client.close()
     assert multiprocessing.active_children() == []
+
+
+def text_of(message: Received) -> str:
+    return message.parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr,no-any-return]
