@@ -225,15 +225,20 @@ async def _count_failures(session: AsyncSession, results: Sequence[Result], now:
             changes[email] = (reset, count + 1, r.error)
     reset_only = [email for email, (_, count, _) in changes.items() if count == 0]
     if reset_only:
-        # Written only where there is a count to reset: most addresses have no row at all.
-        await session.execute(
-            update(S)
-            .where(S.c.email.in_(reset_only), S.c.consecutive_failures > 0)
-            .values(consecutive_failures=0)
-        )
+        await session.execute(_RESET, {"emails": reset_only})
     for email, (reset, count, error) in changes.items():
         if count:
             await _add_failures(session, email, count, error, now=now, reset=reset)
+
+
+# Written only where there is a count to reset: most addresses have no row at all. The IN
+# list is one expanding parameter of a statement built once: an IN of 50 literals built anew
+# for each write cost a third of the write.
+_RESET = (
+    update(S)
+    .where(S.c.email.in_(bindparam("emails", expanding=True)), S.c.consecutive_failures > 0)
+    .values(consecutive_failures=0)
+)
 
 
 async def _add_failures(

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import dialect_insert, table_of
@@ -207,12 +207,19 @@ async def suppressed(session: AsyncSession, emails: Iterable[str]) -> set[str]:
     wanted = sorted({email.lower() for email in emails})
     found: set[str] = set()
     for start in range(0, len(wanted), CHUNK):
-        query = select(MailSuppression.email).where(
-            MailSuppression.email.in_(wanted[start : start + CHUNK]),
-            MailSuppression.suspended_at.is_not(None),
-        )
-        found.update(await session.scalars(query))
+        found.update(await session.scalars(_SUSPENDED, {"emails": wanted[start : start + CHUNK]}))
     return found
+
+
+# IN lists as one expanding parameter of a statement built once: built anew with each list,
+# coercing every value into a parameter of its own, they cost more than the queries.
+_SUSPENDED = select(MailSuppression.email).where(
+    MailSuppression.email.in_(bindparam("emails", expanding=True)),
+    MailSuppression.suspended_at.is_not(None),
+)
+_EXISTING = select(MailMessage.idempotency_key).where(
+    MailMessage.idempotency_key.in_(bindparam("keys", expanding=True))
+)
 
 
 async def purge_bodies(
@@ -255,8 +262,7 @@ async def _prepare_chunk(
 
 
 async def _existing_keys(session: AsyncSession, keys: list[str]) -> list[str]:
-    query = select(MailMessage.idempotency_key).where(MailMessage.idempotency_key.in_(keys))
-    return list(await session.scalars(query))
+    return list(await session.scalars(_EXISTING, {"keys": keys}))
 
 
 async def _render(
