@@ -119,8 +119,9 @@ class Database:
     Here a process's writers share one connection instead: they queue for it in the pool,
     first come first served, and each is woken the moment the one before commits. Readers
     have a pool of their own, and in WAL mode never wait for the writer. (Other processes,
-    a CLI command beside the server, still meet at SQLite's lock.) On PostgreSQL both are
-    one ordinary pool.
+    a CLI command beside the server or the server's fan-out process inserting a
+    publication's alerts in short transactions, still meet at SQLite's lock.) On PostgreSQL
+    both are one ordinary pool.
     """
 
     engine: AsyncEngine
