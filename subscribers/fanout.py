@@ -8,12 +8,13 @@ the loop) do it on another core. The service still decides who gets the brief (m
 one query), then hands the chunks of recipients over, one per process at a time, and wakes
 the mail worker as each chunk is committed.
 
-A process reads the brief itself, and refuses to go on if it is no longer the revision the
-recipients were chosen for: the event is retried, and matched again. It writes through its
-own connection; the alerts' keys make a chunk done twice harmless, so a process that dies
-half-way only makes the dispatcher retry the event, on a new process. When no process can
-be started, the alerts are composed on the loop, as with 0, and the log says why. Tokens in
-the links carry the service clock's time, passed with each job.
+A process reads the brief at its first chunk of a job, and refuses to go on if it is no
+longer the revision the recipients were chosen for (the event is retried, and matched
+again); the job's other chunks are composed from that copy, as on the loop. It writes
+through its own connection; the alerts' keys make a chunk done twice harmless, so a process
+that dies half-way only makes the dispatcher retry the event, on a new process. When no
+process can be started, the alerts are composed on the loop, as with 0, and the log says
+why. Tokens in the links carry the service clock's time, passed with each job.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
 import signal
 import threading
 import uuid
@@ -84,6 +86,7 @@ class Fanout:
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._starting = asyncio.Lock()
+        self._closed = False
 
     async def start(self) -> bool:
         """Start the processes and see them reach the database (about a second), rather
@@ -91,6 +94,8 @@ class Fanout:
         async with self._starting:
             if self._pool is not None:
                 return True
+            if self._closed:
+                return False
             pool = ProcessPoolExecutor(
                 self.processes,
                 # Not fork: the service's threads, loop and connections must not be copied.
@@ -144,11 +149,13 @@ class Fanout:
         try:
             for chunk in remaining:
                 if len(running) == self.processes:
-                    await running.popleft()
+                    await running[0]  # popped once done: a cancelled wait still waits for it
+                    running.popleft()
                     sent()
                 running.append(loop.run_in_executor(pool, _queue_chunk, job, list(chunk)))
             while running:
-                await running.popleft()
+                await running[0]
+                running.popleft()
                 sent()
         except BaseException as exc:
             # A chunk handed to a process runs to its end whatever happens here: wait for
@@ -162,8 +169,10 @@ class Fanout:
         return True
 
     async def close(self) -> None:
-        """Stop the processes, once the chunks they are on are done."""
-        pool, self._pool = self._pool, None
+        """Stop the processes, once the chunks they are on are done; none start again."""
+        async with self._starting:
+            self._closed = True
+            pool, self._pool = self._pool, None
         if pool is not None:
             await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
 
@@ -263,4 +272,13 @@ def _ready() -> None:
 def _queue_chunk(job: Job, chunk: list[Recipient]) -> int:
     if _process is None:
         raise RuntimeError("a fan-out process runs jobs only after the pool started it")
-    return _process.queue(job, chunk)
+    try:
+        return _process.queue(job, chunk)
+    except Exception as exc:
+        # An error the service could not rebuild from its pickle would break the whole pool
+        # (and read as a dead process): send such a one as its text.
+        try:
+            pickle.loads(pickle.dumps(exc))  # noqa: S301  # our own bytes, just made
+        except Exception:
+            raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
+        raise
