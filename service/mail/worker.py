@@ -349,10 +349,17 @@ class MailWorker:
                 logger.info("mail worker: dropped the bodies of %d old messages", purged)
 
     async def _attempt(self, message: Claimed) -> Result:
+        # A send must end well before its lease, for its outcome to be written under it:
+        # a server that answers each command just within its timeout could otherwise keep
+        # it going past the lease, while another worker claims the message and sends it too.
+        deadline = message.leased_until - self._lease / 4
         try:
-            await self._sender.send(
-                message.body, sender=self._envelope_from, recipient=message.recipient
-            )
+            async with asyncio.timeout((deadline - self._clock()).total_seconds()):
+                await self._sender.send(
+                    message.body, sender=self._envelope_from, recipient=message.recipient
+                )
+        except TimeoutError:  # ours: the sender's own timeouts are TemporaryFailure
+            return Result(message, Outcome.temporary, "the send did not end well within its lease")
         except PermanentFailure as exc:
             return Result(message, Outcome.permanent, str(exc))
         except TemporaryFailure as exc:

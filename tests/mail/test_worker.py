@@ -283,3 +283,24 @@ async def test_the_end_of_a_batch_whose_lease_ran_down_is_handed_back(
     assert [(m.status, m.attempts) for m in rows] == [("sent", 1), ("pending", 0), ("pending", 0)]
     assert await worker.run_once() == 2  # claimed again with a fresh lease
     assert len(sender.sent) == 2
+
+
+async def test_a_send_that_would_outlast_its_lease_is_cut_short_and_tried_again(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    make_worker: MakeWorker,
+) -> None:
+    # A server that takes longer to answer than the lease leaves: the outcome could not be
+    # written under the lease, and another worker could meanwhile claim and send it too.
+    smtp_server.data_delay = 3
+    sender = SmtpSender.from_url(smtp_server.url, concurrency=1)
+    worker = make_worker(sender, concurrency=1, batch_size=1, lease=timedelta(seconds=2))
+    await queue(sessions, composer, clock(), [mail(0)])
+    assert await worker.run_once() == 1
+    await sender.close()
+    [row] = await messages(sessions)
+    assert (row.status, row.attempts) == ("pending", 1)  # not "sent" three seconds later
+    assert row.last_error == "the send did not end well within its lease"
+    assert row.next_attempt_at > clock()  # backed off like any temporary failure
