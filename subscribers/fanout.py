@@ -205,8 +205,7 @@ class _FanoutProcess:
             settings,
             reads=self.database.readonly,
         )
-        self.job: str | None = None
-        self.publication: Publication | None = None
+        self.current: tuple[str, Publication] | None = None  # the job in hand, by its id
         # Before the interpreter exits: it would wait for the database's threads forever.
         Finalize(self, self.close, exitpriority=10)
 
@@ -215,10 +214,10 @@ class _FanoutProcess:
 
     async def queue_async(self, job: Job, chunk: list[Recipient]) -> int:
         self.links_at = job.links_at
-        if self.job != job.id or self.publication is None:
-            self.job, self.publication = None, None
-            self.publication, self.job = await self._publication(job), job.id
-        prepared = await self.alerts.prepare(self.publication, chunk)
+        current = self.current
+        if current is None or current[0] != job.id:
+            current = self.current = (job.id, await self._publication(job))
+        prepared = await self.alerts.prepare(current[1], chunk)
         await queue_prepared(self.database.sessions, prepared, lambda: None)
         return len(prepared)
 
