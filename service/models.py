@@ -6,6 +6,7 @@ from service.briefs.search import BriefSearchDocument
 from service.db import Base
 from service.events.models import Event
 from service.mail.models import MailDelivery, MailMessage, MailSuppression
+from service.practitioners.models import PractitionerSession, PractitionerSignInLink
 from service.staff.models import StaffMember, StaffSession, StaffSignInLink
 from subscribers.models import Counter, Group, GroupMember, Subscriber, SubscriptionCode
 
@@ -14,3 +15,4 @@ __all__ += ["MailDelivery", "MailMessage", "MailSuppression"]
 __all__ += ["Counter", "Group", "GroupMember", "Subscriber", "SubscriptionCode"]
 __all__ += ["DigestRecipient", "DigestRun"]
 __all__ += ["BriefSearchDocument", "StaffSession", "StaffSignInLink"]
+__all__ += ["PractitionerSession", "PractitionerSignInLink"]

@@ -51,6 +51,11 @@ class Brief(Base):
     # When subscribers were last told: first publication or the latest significant update.
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reason given to readers and in the withdrawal notice; the history note stays internal.
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
+    # How many times the brief has been published: a publication after a withdrawal is news
+    # again, so idempotency keys and "already sent" name it beside the revision.
+    publication: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
     # Facets whose codes the publisher chose: re-tagging after an edit leaves them alone.
     publisher_facets: Mapped[list[str]] = mapped_column(JSON, default=list)

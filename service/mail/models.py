@@ -26,6 +26,8 @@ class MailStatus(StrEnum):
     sending = "sending"
     sent = "sent"
     failed = "failed"
+    # Never sent, on purpose: what it carried was withdrawn, or may no longer reach its reader.
+    cancelled = "cancelled"
 
 
 class MailMessage(Base):
@@ -55,7 +57,9 @@ class MailMessage(Base):
 
 
 class MailDelivery(Base):
-    """A brief (at a revision) carried by a message: kept after the body is gone."""
+    """A brief (at a publication and revision) carried by a message: kept after the body is
+    gone. ``title`` is the title the message gave it: a later notice about the brief names
+    what the person was sent, never what the brief has become since."""
 
     __tablename__ = "mail_deliveries"
 
@@ -66,6 +70,8 @@ class MailDelivery(Base):
     )
     brief_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
     revision: Mapped[int] = mapped_column(Integer)
+    publication: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    title: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class MailSuppression(Base):

@@ -1,0 +1,1 @@
+"""Practitioners who sign in to read restricted learning online."""
