@@ -67,6 +67,8 @@ class Card:
     brief: Brief
     brief_id: uuid.UUID
     revision: int
+    publication: int
+    title: str
     notified_at: datetime
     published_at: datetime | None
     url: str
@@ -85,6 +87,8 @@ class Card:
             brief=brief,
             brief_id=brief.id,
             revision=brief.revision,
+            publication=brief.publication,
+            title=brief.title,
             notified_at=brief.notified_at,
             published_at=brief.published_at,
             url=f"{base_url}/briefs/{brief.id}",

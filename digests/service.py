@@ -25,6 +25,7 @@ from digests.window import Plan, plan_run
 from service.db import dialect_insert, table_of
 from service.mail.compose import Composer
 from service.mail.service import (
+    Carried,
     Drafts,
     Outgoing,
     Prepared,
@@ -179,32 +180,18 @@ async def _prepare(
                 )
             )
         )
-        todo = [i for i in ids if i not in done]
-        briefs = await plan.briefs_for(session, todo)
-        filters = await chosen_filters(session, [i for i in todo if plan.people[i].personal])
-        outgoing: list[Outgoing] = []
-        rows: list[dict[str, Any]] = []
-        for person_id in todo:
-            mine = briefs.get(person_id, [])
-            if not mine:
-                continue
-            outgoing.append(email(digests, run, plan, person_id, mine, filters.get(person_id, {})))
-            rows.append(
-                {
-                    "run_id": run.id,
-                    "subscriber_id": person_id,
-                    "briefs": len(mine),
-                    "created_at": now,
-                }
-            )
+        composed = await compose(digests, session, run, plan, [i for i in ids if i not in done])
+        outgoing = [o for _, _, o in composed]
+        rows = [
+            {"run_id": run.id, "subscriber_id": person_id, "briefs": count, "created_at": now}
+            for person_id, count, _ in composed
+        ]
         prepared = await prepare_many(
             session, outgoing, composer=digests.composer, now=now, drafts=drafts
         )
     by_key = {p.outgoing.key: p for p in prepared}
     emails: dict[int, Prepared] = {
-        row["subscriber_id"]: by_key[o.key]
-        for row, o in zip(rows, outgoing, strict=True)
-        if o.key in by_key
+        person_id: by_key[o.key] for person_id, _, o in composed if o.key in by_key
     }
     return Batch(len(ids), rows, emails)
 
@@ -225,6 +212,26 @@ async def _write(digests: Digests, batch: Batch) -> int:
         return await enqueue_prepared(session, emails)
 
 
+async def compose(
+    digests: Digests,
+    session: AsyncSession,
+    run: DigestRun,
+    plan: Plan,
+    todo: Sequence[int],
+    suffix: str = "",
+) -> list[tuple[int, int, Outgoing]]:
+    """Each person's digest, if they have briefs in it: (person, how many briefs, email)."""
+    briefs = await plan.briefs_for(session, todo)
+    filters = await chosen_filters(session, [i for i in todo if plan.people[i].personal])
+    composed = []
+    for person_id in todo:
+        mine = briefs.get(person_id, [])
+        if mine:
+            mail = email(digests, run, plan, person_id, mine, filters.get(person_id, {}), suffix)
+            composed.append((person_id, len(mine), mail))
+    return composed
+
+
 def email(
     digests: Digests,
     run: DigestRun,
@@ -232,6 +239,7 @@ def email(
     person_id: int,
     cards: list[content.Card],
     filters: dict[Facet, set[str]],
+    suffix: str = "",
 ) -> Outgoing:
     person = plan.people[person_id]
     zone = digests.settings.zone
@@ -240,7 +248,7 @@ def email(
     return Outgoing(
         kind="digest",
         recipient=person.email,
-        key=f"{plan.key_prefix}:{person_id}",
+        key=plan.key_of(person_id, suffix),
         context={
             "subject": content.subject(frequency, len(cards), start, run.period_end, zone),
             "frequency": frequency,
@@ -248,6 +256,6 @@ def email(
             "manage_url": digests.links.manage(person),
         },
         unsubscribe_url=digests.links.unsubscribe(person),
-        briefs=[(card.brief_id, card.revision) for card in cards],
+        briefs=[Carried(c.brief_id, c.revision, c.publication, c.title) for c in cards],
         personal=("manage_url",),
     )

@@ -4,7 +4,8 @@ A run's window runs from the previous finished run's cutoff (so a missed run is 
 the next one, in one digest) to its own cutoff; a person who consented later starts from
 their consent. Briefs count by when subscribers were last told of them: first publication
 or the latest significant update. Withdrawn briefs are left out, and a brief a person was
-already sent at this revision (an immediate alert through a group, say) is not sent again.
+already sent at this publication and revision (an immediate alert through a group, say) is
+not sent again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from digests.content import Card, Sections
 from digests.models import DigestRun
 from service.briefs.models import Brief, Status
+from service.mail.carrying import ANNOUNCING
 from service.mail.models import MailDelivery, MailMessage, MailStatus
 from service.settings import Settings
 from service.taxonomy import Taxonomy
@@ -29,6 +31,7 @@ from subscribers.matching import Recipient, recipients
 from subscribers.models import Group, GroupMember, Subscriber
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NOTHING = (0, 0)  # the (publication, revision) of a brief never sent
 
 
 @dataclass
@@ -50,6 +53,11 @@ class Plan:
         """How each digest's idempotency key starts: the run it belongs to."""
         return f"digest:{self.run.frequency}:{self.run.period_end:%Y%m%dT%H%MZ}"
 
+    def key_of(self, person_id: int, suffix: str = "") -> str:
+        """A digest's idempotency key: its run and person, and for a digest rewritten after
+        a withdrawal, the event that made it be rewritten."""
+        return f"{self.key_prefix}:{person_id}{suffix}"
+
     def start_of(self, person_id: int) -> datetime:
         return max(self.run.period_start or EPOCH, self.starts.get(person_id, EPOCH))
 
@@ -63,7 +71,8 @@ class Plan:
             mine = [
                 card
                 for card in self.matched.get(person_id, [])
-                if card.notified_at > start and sent.get((email, card.brief_id), 0) < card.revision
+                if card.notified_at > start
+                and sent.get((email, card.brief_id), NOTHING) < (card.publication, card.revision)
             ]
             if mine:
                 found[person_id] = mine
@@ -88,6 +97,13 @@ class Plan:
         for person_id, confirmed in joined:
             if confirmed is not None:
                 self.starts[person_id] = min(self.starts.get(person_id, confirmed), confirmed)
+
+
+def run_of_key(key: str) -> tuple[str, datetime, int]:
+    """The frequency, period end and person of a digest's idempotency key (``Plan.key_of``)."""
+    _, frequency, period_end, person_id, *_ = key.split(":")
+    when = datetime.strptime(period_end, "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+    return frequency, when, int(person_id)
 
 
 async def plan_run(
@@ -118,19 +134,32 @@ async def plan_run(
 
 async def _already_sent(
     session: AsyncSession, emails: list[str], candidates: dict[uuid.UUID, Brief]
-) -> dict[tuple[str, uuid.UUID], int]:
+) -> dict[tuple[str, uuid.UUID], tuple[int, int]]:
+    """The last (publication, revision) of each candidate brief each person was sent, by an
+    alert or a digest that went or is to go (not one that failed or was cancelled)."""
     if not emails or not candidates:
         return {}
     # Deliveries are found through these people's messages, not through the briefs: every
     # digest this run has queued so far carries the same briefs, so the brief index would
     # read all of them for each batch (SQLite chose it when the join was written plainly).
     theirs = select(MailMessage.id).where(
-        MailMessage.recipient.in_(emails), MailMessage.status != MailStatus.failed.value
+        MailMessage.recipient.in_(emails),
+        MailMessage.kind.in_(ANNOUNCING),
+        MailMessage.status.not_in([MailStatus.failed.value, MailStatus.cancelled.value]),
     )
     rows = await session.execute(
-        select(MailMessage.recipient, MailDelivery.brief_id, func.max(MailDelivery.revision))
+        select(
+            MailMessage.recipient,
+            MailDelivery.brief_id,
+            MailDelivery.publication,
+            func.max(MailDelivery.revision),
+        )
         .join(MailDelivery, MailDelivery.message_id == MailMessage.id)
         .where(MailDelivery.message_id.in_(theirs), MailDelivery.brief_id.in_(list(candidates)))
-        .group_by(MailMessage.recipient, MailDelivery.brief_id)
+        .group_by(MailMessage.recipient, MailDelivery.brief_id, MailDelivery.publication)
     )
-    return {(email, brief_id): revision for email, brief_id, revision in rows}
+    found: dict[tuple[str, uuid.UUID], tuple[int, int]] = {}
+    for email, brief_id, publication, revision in rows:
+        key = (email, brief_id)
+        found[key] = max(found.get(key, NOTHING), (publication, revision))
+    return found

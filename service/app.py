@@ -9,7 +9,9 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from digests.jobs import digests_of
 from digests.jobs import schedule as digest_schedule
+from digests.revise import Revisions
 from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
 from handlers.middleware import forwarded_client, security_headers, setup_metrics
@@ -45,6 +47,7 @@ from service.taxonomy import default_taxonomy
 from subscribers.alerts import Alerts
 from subscribers.fanout import Fanout
 from subscribers.links import Links
+from subscribers.notices import Notices
 from subscribers.tokens import Tokens
 
 MAX_BODY = 1024 * 1024
@@ -147,11 +150,16 @@ def registrations(app: web.Application, fanout: Fanout | None = None) -> list[Re
     async def invalidate_feeds(_session: AsyncSession, _event: Event) -> None:
         feeds.invalidate()
 
+    notices = Notices(app[composer_key], app[links_key], app[settings_key])
+    revisions = Revisions(digests_of(app))
     every = frozenset(t.value for t in EventType)
+    # What a withdrawal or a narrowed audience takes back goes first, then what is announced
+    # (docs/lifecycle.md). The names are stored on events as they are handled: keep them.
     return [
+        Registration("digest-revisions", every, chunked=revisions.on_taken_back),
+        Registration("withdrawal-notices", every, chunked=notices.on_taken_back),
         Registration(
             "alerts", frozenset({EventType.published, EventType.updated}), chunked=alerts.on_brief
         ),
-        Registration("withdrawal-notices", frozenset({EventType.withdrawn}), alerts.on_withdrawn),
         Registration("feeds", every, invalidate_feeds),
     ]

@@ -1,4 +1,5 @@
-"""Immediate alerts: event handlers that queue one email per person per brief revision.
+"""Immediate alerts: event handlers that queue one email per person per brief publication
+and revision (a brief published again after a withdrawal is news again).
 
 A publication's alerts are queued in chunks, each committed on its own so that the mail
 worker starts on the first while the rest are rendered; the idempotency key (brief,
@@ -15,19 +16,18 @@ from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.briefs.models import Brief, Status
 from service.events.models import Event, EventType
 from service.mail.compose import Composer
-from service.mail.models import MailDelivery, MailMessage, MailStatus
 from service.mail.service import (
     RENDER_SLICE,
+    Carried,
     Drafts,
     Outgoing,
     Prepared,
-    enqueue_many,
     enqueue_prepared,
     overlapped,
     prepare_many,
@@ -36,7 +36,8 @@ from service.settings import Settings
 from service.taxonomy import FACETS, Facet, Taxonomy
 from subscribers.links import Links
 from subscribers.matching import BriefFacts, Recipient, recipients, widen
-from subscribers.models import Subscriber, SubscriptionCode
+from subscribers.models import SubscriptionCode
+from subscribers.notices import told_of_withdrawal
 
 if TYPE_CHECKING:
     from subscribers.fanout import Fanout
@@ -88,6 +89,8 @@ class Alerts:
             brief = await session.get(Brief, event.brief_id)
             if brief is None or brief.status != Status.published:
                 return  # withdrawn before we got to it: there is nothing to announce
+            if event.payload.get("publication", brief.publication) != brief.publication:
+                return  # withdrawn and published again since: the newer event announces it
             found = await recipients(
                 session,
                 facts_of(brief),
@@ -95,6 +98,8 @@ class Alerts:
                 taxonomy=self.taxonomy,
                 practitioner_domains=self.settings.practitioner_domains,
             )
+            if event.type == EventType.published and event.payload.get("republished"):
+                found = await self._with_those_told(session, event, brief, found)
         fanout = self.fanout
         # When no process could be started (the log says why), the alerts are queued here.
         if fanout and await fanout.queue(event.id, brief.revision, _chunks(found), sent):
@@ -113,6 +118,26 @@ class Alerts:
         # for them (with 2,000 alerts a transaction, its lanes stood still for a third of the
         # first seconds of a publication, waiting to record what they had sent).
         await overlapped(rendered(), insert)
+
+    async def _with_those_told(
+        self, session: AsyncSession, event: Event, brief: Brief, found: list[Recipient]
+    ) -> list[Recipient]:
+        """Everyone told of the brief's withdrawal hears that it is back, whatever they follow
+        and however often they get email; the others are told of it as of any new brief."""
+        told = await told_of_withdrawal(
+            session,
+            event,
+            audience=brief.audience,
+            practitioner_domains=self.settings.practitioner_domains,
+        )
+        by_id = {r.id: r for r in found}
+        for person in told:
+            recipient = by_id.get(person.id)
+            if recipient is None:
+                recipient = Recipient(person.id, person.email, person.token_version)
+                by_id[person.id] = recipient
+            recipient.back = True
+        return sorted(by_id.values(), key=lambda r: r.id)
 
     def publication(self, brief: Brief, event: Event) -> Publication:
         note = event.payload.get("change_note") if event.type == EventType.updated else None
@@ -158,51 +183,30 @@ class Alerts:
             "brief": brief,
             "brief_url": f"{self.settings.base_url}/briefs/{brief.id}",
             "change_note": change_note,
+            "back": recipient.back,
             "reasons": reasons(tagged, recipient, filters),
             "manage_url": self.links.manage(recipient),
         }
+        publication = event.payload.get("publication")
         return Outgoing(
             kind="alert",
             recipient=recipient.email,
-            key=f"alert:{brief.id}:{event.revision}:{recipient.id}",
+            key=alert_key(event, recipient),
             context=context,
             unsubscribe_url=self.links.unsubscribe(recipient),
-            briefs=[(brief.id, event.revision)],
+            briefs=[Carried(brief.id, event.revision, publication or 1, brief.title)],
             personal=("manage_url",),
         )
 
-    async def on_withdrawn(self, session: AsyncSession, event: Event) -> None:
-        """brief.withdrawn: cancel alerts not yet sent, and tell whoever was sent the brief."""
-        brief = await session.get(Brief, event.brief_id)
-        if brief is None:
-            return
-        carrying = select(MailDelivery.message_id).where(MailDelivery.brief_id == brief.id)
-        await session.execute(
-            update(MailMessage)
-            .where(MailMessage.id.in_(carrying), MailMessage.status == MailStatus.pending.value)
-            .values(status=MailStatus.failed.value, last_error="the brief was withdrawn first")
-        )
-        sent_to = select(MailMessage.recipient).where(
-            MailMessage.id.in_(carrying), MailMessage.status == MailStatus.sent.value
-        )
-        people = await session.scalars(select(Subscriber).where(Subscriber.email.in_(sent_to)))
-        outgoing = [self._notice(brief, event, person) for person in people]
-        await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
 
-    def _notice(self, brief: Brief, event: Event, person: Subscriber) -> Outgoing:
-        context = {
-            "brief": brief,
-            "note": event.payload.get("note"),
-            "manage_url": self.links.manage(person),
-        }
-        return Outgoing(
-            kind="withdrawal",
-            recipient=person.email,
-            key=f"withdrawal:{brief.id}:{event.id}:{person.id}",
-            context=context,
-            unsubscribe_url=self.links.unsubscribe(person),
-            personal=("manage_url",),
-        )
+def alert_key(event: Event, recipient: Recipient) -> str:
+    """One alert per person per publication and revision of a brief: published again after
+    a withdrawal, it is news again. Events from before publications were counted (0008)
+    keep the keys their alerts were queued under."""
+    publication = event.payload.get("publication")
+    if publication is None:
+        return f"alert:{event.brief_id}:{event.revision}:{recipient.id}"
+    return f"alert:{event.brief_id}:{publication}.{event.revision}:{recipient.id}"
 
 
 async def queue_prepared(
@@ -254,6 +258,8 @@ def reasons(
         else:
             found = [f"you follow {', '.join(found)}"]
     found += [f"you are a member of {name}" for name in recipient.groups]
+    if recipient.back:
+        found.append("we told you it had been withdrawn, and it is back")
     return tuple(found)
 
 

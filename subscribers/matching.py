@@ -39,6 +39,8 @@ class Recipient:
     token_version: int
     personal: bool = False
     groups: list[str] = field(default_factory=list)
+    # Told this brief had been withdrawn, and now told it is back (subscribers.notices).
+    back: bool = False
 
 
 def widen(taxonomy: Taxonomy, facet: Facet, codes: Iterable[str]) -> frozenset[str]:

@@ -98,7 +98,11 @@ async def test_event_payloads_and_history(
     async with sessions() as session:
         update = await session.scalar(select(Event).where(Event.type == "brief.updated"))
     assert update is not None
-    assert update.payload == {"change_note": "Summary corrected", "changes": ["summary"]}
+    assert update.payload == {
+        "change_note": "Summary corrected",
+        "changes": ["summary"],
+        "publication": 1,
+    }
     history = await _json(await client.get(url + "/history", headers=publisher), 200)
     assert [h["action"] for h in history["items"]] == ["create", "publish", "edit"]
     assert history["items"][2] == {

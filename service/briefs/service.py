@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.briefs.models import Brief, BriefHistory, Status
+from service.briefs.models import Audience, Brief, BriefHistory, Status
 from service.briefs.render import render_summary
 from service.briefs.schemas import BriefCreate, BriefUpdate
 from service.briefs.tags import apply as apply_tags
@@ -109,12 +109,22 @@ async def update(
     brief.revision += 1
     brief.updated_at = now
     _history(session, brief, "edit", staff, now, changes, data.change_note, data.significant)
+    if brief.status != Status.published:
+        await session.flush()
+        return brief
+    was_public = before["audience"] == Audience.public
+    payload: dict[str, Any] = {"changes": changes}
+    # Narrowed to practitioners: whatever is still queued for others must not go (decision
+    # 0009, docs/lifecycle.md); the handlers of the event take it back.
+    if was_public and brief.audience == Audience.practitioners:
+        payload["narrowed"] = True
     if data.significant:
         brief.notified_at = now
-        payload = {"change_note": data.change_note, "changes": changes}
-        await events.record(session, brief, EventType.updated, now=now, payload=payload)
-    elif brief.status == Status.published:
-        await events.record(session, brief, EventType.edited, now=now, payload={"changes": changes})
+        payload["change_note"] = data.change_note
+        kind = EventType.updated
+    else:
+        kind = EventType.edited
+    await events.record(session, brief, kind, now=now, payload=payload, was_public=was_public)
     await session.flush()
     return brief
 
@@ -132,7 +142,9 @@ async def publish(
     brief.status = Status.published.value
     brief.published_at = brief.published_at or now
     brief.notified_at = now
+    brief.publication += 1
     brief.withdrawn_at = None
+    brief.withdrawn_reason = None
     _history(session, brief, "publish", staff, now, change_note=note)
     await events.record(
         session, brief, EventType.published, now=now, payload={"republished": republished}
@@ -148,12 +160,17 @@ async def withdraw(
     staff: StaffMember,
     now: datetime,
     note: str | None,
+    reason: str | None = None,
 ) -> Brief:
+    """Take a published brief down. ``reason`` is public (shown on its page and emailed to
+    those who were sent it); ``note`` stays in the history, for staff."""
     brief = await _locked_in(session, brief_id, Status.published, "withdrawn")
     brief.status = Status.withdrawn.value
     brief.withdrawn_at = now
+    brief.withdrawn_reason = reason
     _history(session, brief, "withdraw", staff, now, change_note=note)
-    await events.record(session, brief, EventType.withdrawn, now=now, payload={"note": note})
+    payload = {"reason": reason, "audience": brief.audience}
+    await events.record(session, brief, EventType.withdrawn, now=now, payload=payload)
     await session.flush()
     return brief
 

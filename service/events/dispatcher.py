@@ -34,6 +34,19 @@ ChunkedHandler = Callable[[Sessions, Event, Callable[[], None]], Awaitable[None]
 MAX_ATTEMPTS = 12
 
 
+class Later(Exception):  # not an error: a handler asking to be run again later
+    """Raised by a handler that must wait for something outside it to settle first (an email
+    carrying a withdrawn brief is being sent, and its outcome decides who must be told).
+
+    The event is tried again after ``delay`` without counting as a failed attempt; what the
+    handler committed before raising stays, so it must be idempotent, as chunked ones are.
+    """
+
+    def __init__(self, reason: str, delay: timedelta = timedelta(seconds=5)) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
 @dataclass(frozen=True)
 class Registration:
     name: str
@@ -148,6 +161,10 @@ class Dispatcher:
         for registration in self.registrations:
             try:
                 await self._run_handler(event_id, registration)
+            except Later as later:
+                log.info("handler %s deferred event %s: %s", registration.name, event_id, later)
+                await self._later(event_id, later)
+                return
             except Exception as exc:
                 log.exception("handler %s failed on event %s", registration.name, event_id)
                 await self._failed(event_id, f"{registration.name}: {type(exc).__name__}: {exc}")
@@ -183,6 +200,14 @@ class Dispatcher:
             event = await session.get(Event, event_id, with_for_update=True)
             if event is not None and name not in event.handled:
                 event.handled = [*event.handled, name]
+
+    async def _later(self, event_id: int, later: Later) -> None:
+        async with self.sessions.begin() as session:
+            event = await session.get(Event, event_id, with_for_update=True)
+            if event is not None:
+                event.leased_until = None
+                event.available_at = self.clock() + later.delay
+                event.last_error = f"waiting: {later}"[:2000]
 
     async def _failed(self, event_id: int, error: str) -> None:
         async with self.sessions.begin() as session:

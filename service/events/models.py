@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, Uuid, text
+from sqlalchemy import JSON, BigInteger, Boolean, Index, Integer, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime
@@ -47,6 +47,10 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(32))
     brief_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     revision: Mapped[int] = mapped_column(Integer)
+    # Whether the change concerns what the public may see: the brief was public before it
+    # or after it. Public feeds date themselves from these events only, so a restricted
+    # brief's events never move a public feed's date or ETag.
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=EventStatus.pending.value)

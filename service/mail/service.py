@@ -49,6 +49,16 @@ RENDER_SLICE = 8  # messages rendered between two turns of the event loop (about
 
 
 @dataclass(frozen=True, slots=True)
+class Carried:
+    """A brief a message carries, as the message shows it: kept on the delivery record."""
+
+    brief_id: uuid.UUID
+    revision: int
+    publication: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class Outgoing:
     """An email to queue. ``key`` names what it is about, so that queueing it twice is harmless.
 
@@ -62,7 +72,7 @@ class Outgoing:
     key: str
     context: Mapping[str, Any]
     unsubscribe_url: str | None = None
-    briefs: Sequence[tuple[uuid.UUID, int]] = ()
+    briefs: Sequence[Carried] = ()
     personal: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -314,10 +324,16 @@ async def _insert_deliveries(
 ) -> None:
     """Who was sent which brief, for the new messages only."""
     deliveries = [
-        {"message_id": inserted[o.key], "brief_id": brief_id, "revision": revision}
+        {
+            "message_id": inserted[o.key],
+            "brief_id": carried.brief_id,
+            "revision": carried.revision,
+            "publication": carried.publication,
+            "title": carried.title,
+        }
         for o in todo
         if o.key in inserted
-        for brief_id, revision in o.briefs
+        for carried in o.briefs
     ]
     if deliveries:
         insert = dialect_insert(session, table_of(MailDelivery)).on_conflict_do_nothing()

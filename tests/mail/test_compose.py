@@ -137,6 +137,7 @@ class HostileBrief:
     summary: str = "Line one & more.\n.\nTrailing space \nA long line " + "= " * 60
     summary_html: str = "<p>Already <em>safe</em> HTML</p>"
     learning_points: tuple[str, ...] = ("Ask <who>.", "Escalate & record.")
+    audience: str = "public"
 
 
 def alert_context(reasons: tuple[str, ...], manage_url: str) -> dict[str, Any]:
@@ -144,6 +145,7 @@ def alert_context(reasons: tuple[str, ...], manage_url: str) -> dict[str, Any]:
         "brief": HOSTILE,
         "brief_url": "https://learnhub.example/briefs/1?a=1&b=2",
         "change_note": None,
+        "back": False,
         "reasons": reasons,
         "manage_url": manage_url,
     }

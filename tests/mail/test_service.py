@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.mail.compose import Composer
 from service.mail.models import MailDelivery, MailMessage, MailStatus, MailSuppression
-from service.mail.service import enqueue, purge_bodies, suppressed
+from service.mail.service import Carried, enqueue, purge_bodies, suppressed
 from tests.conftest import Clock
 from tests.mail.helpers import mail, messages, queue
 
@@ -37,7 +37,7 @@ def statements(engine: AsyncEngine) -> Iterator[list[str]]:
 async def test_the_same_key_twice_is_one_email(
     sessions: async_sessionmaker[AsyncSession], composer: Composer, clock: Clock
 ) -> None:
-    first = mail(1, briefs=[(BRIEF, 2)])
+    first = mail(1, briefs=[Carried(BRIEF, 2, 1, "A brief")])
     async with sessions.begin() as session:
         assert await enqueue(session, first, composer=composer, now=clock()) is True
     async with sessions.begin() as session:
@@ -63,7 +63,7 @@ async def test_bulk_queueing_is_a_few_statements_per_500_messages(
     composer: Composer,
     clock: Clock,
 ) -> None:
-    outgoings = [mail(i, briefs=[(BRIEF, 1), (uuid.uuid4(), 1)]) for i in range(1001)]
+    outgoings = [mail(i, briefs=[Carried(BRIEF, 1, 1, "A"), Carried(uuid.uuid4(), 1, 1, "B")]) for i in range(1001)]
     with statements(engine) as seen:
         assert await queue(sessions, composer, clock(), outgoings) == 1001
     inserts = [s for s in seen if s.lstrip().upper().startswith("INSERT")]
@@ -100,7 +100,7 @@ async def test_suspended_addresses_are_not_queued(
 async def test_retention_drops_old_bodies_and_keeps_deliveries(
     sessions: async_sessionmaker[AsyncSession], composer: Composer, clock: Clock
 ) -> None:
-    await queue(sessions, composer, clock(), [mail(i, briefs=[(BRIEF, 1)]) for i in range(3)])
+    await queue(sessions, composer, clock(), [mail(i, briefs=[Carried(BRIEF, 1, 1, "A")]) for i in range(3)])
     first, second, _pending = await messages(sessions)
     async with sessions.begin() as session:
         for message, sent_at in ((first, clock()), (second, clock() + timedelta(days=20))):

@@ -76,7 +76,7 @@ async def test_a_brief_withdrawn_before_its_alerts_go_is_never_announced(
     assert smtp_server.messages == []  # neither the alert nor a notice about it
     async with sessions() as session:
         alert = await session.scalar(select(MailMessage).where(MailMessage.kind == "alert"))
-    assert alert is not None and alert.status == "failed"
+    assert alert is not None and alert.status == "cancelled"
     assert alert.last_error == "the brief was withdrawn first"
 
 

@@ -97,7 +97,7 @@ async def test_a_brief_from_draft_to_withdrawn(
 
     # Withdraw and restore.
     assert (await form_post(web, f"/staff/briefs/{brief_id}/withdraw", {})).status == 303
-    assert (await web.get(f"/briefs/{brief_id}")).status == 404
+    assert (await web.get(f"/briefs/{brief_id}")).status == 410
     assert (await form_post(web, f"/staff/briefs/{brief_id}/restore", {})).status == 303
 
     detail = await (await web.get(f"/staff/briefs/{brief_id}")).text()

@@ -1,6 +1,7 @@
 """restricted learning lifecycle
 
-Practitioners' sign-in links and sessions; a brief's publication count (a publication after
+Practitioners' sign-in links and sessions; whether an event concerns the public (public
+feeds date themselves from those only); a brief's publication count (a publication after
 a withdrawal is news again) and the public reason of its withdrawal; and, on each delivery,
 the publication and the title the message carried, so that a later notice names what the
 person was sent. Existing deliveries take their brief's current title, the best record
@@ -65,7 +66,16 @@ def upgrade() -> None:
             sa.Column("title", sa.String(length=300), server_default="", nullable=False)
         )
 
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("public", sa.Boolean(), server_default=sa.text("true"), nullable=False)
+        )
+
     op.execute("UPDATE briefs SET publication = 1 WHERE published_at IS NOT NULL")
+    op.execute(
+        "UPDATE events SET public = false WHERE brief_id IN "
+        "(SELECT id FROM briefs WHERE audience = 'practitioners')"
+    )
     op.execute(
         "UPDATE mail_deliveries SET title = "
         "(SELECT title FROM briefs WHERE briefs.id = mail_deliveries.brief_id) "
@@ -74,6 +84,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("events", schema=None) as batch_op:
+        batch_op.drop_column("public")
+
     with op.batch_alter_table("mail_deliveries", schema=None) as batch_op:
         batch_op.drop_column("title")
         batch_op.drop_column("publication")

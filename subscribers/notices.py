@@ -1,0 +1,154 @@
+"""What follows a brief taken back: queued mail cancelled, and its readers told.
+
+A withdrawal cancels every alert still queued with the brief (pending digests are rewritten
+without it, in digests.revise) and tells each person who was sent it, naming only what they
+were sent: the title on their delivery record, never the brief's current one, and the
+public reason only if they may still read the brief. An edit that narrows a brief to
+practitioners cancels what is queued for anyone else, and tells nobody: what they were sent
+was public when it was sent. See docs/lifecycle.md.
+
+While a message carrying the brief is being sent, its outcome is not known yet, so the
+handler waits (``Later``) and looks again: a temporary failure puts it back in the queue,
+where it is then cancelled; a success makes its reader one to tell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.briefs.models import Audience
+from service.events.dispatcher import Later
+from service.events.models import Event, EventType
+from service.mail.carrying import ANNOUNCING, Holder, cancel, carrying, latest
+from service.mail.compose import Composer
+from service.mail.models import MailStatus
+from service.mail.service import Carried, Outgoing, enqueue_many
+from service.settings import Settings
+from subscribers.audience import in_domains
+from subscribers.links import Links
+from subscribers.models import Personal, Subscriber
+
+Sessions = async_sessionmaker[AsyncSession]
+WITHDRAWN = "the brief was withdrawn first"
+NARROWED = "the brief became practitioners-only first"
+
+
+def taken_back(event: Event) -> bool:
+    """Whether the event takes a brief back from some readers: a withdrawal or a narrowing."""
+    return event.type == EventType.withdrawn or bool(event.payload.get("narrowed"))
+
+
+def domain_of(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def concerned(event: Event, holders: Iterable[Holder], domains: Sequence[str]) -> list[Holder]:
+    """Everyone, for a withdrawal; those outside the practitioner domains, for a narrowing."""
+    if event.type == EventType.withdrawn:
+        return list(holders)
+    return [h for h in holders if not in_domains(domain_of(h.recipient), domains)]
+
+
+def reason_of(event: Event) -> str:
+    """Why a queued message carrying the brief was cancelled, for its row."""
+    return WITHDRAWN if event.type == EventType.withdrawn else NARROWED
+
+
+async def wait_for_sending(
+    sessions: Sessions, event: Event, *, kinds: Sequence[str], domains: Sequence[str]
+) -> None:
+    """Raise ``Later`` while a message the event concerns is being sent: until its outcome
+    is known, nobody can say whether it must be cancelled or its reader told."""
+    async with sessions() as session:
+        in_flight = await carrying(
+            session, event.brief_id, kinds=kinds, statuses=(MailStatus.sending,)
+        )
+    waiting = concerned(event, in_flight, domains)
+    if waiting:
+        raise Later(f"{len(waiting)} emails carrying brief {event.brief_id} are being sent")
+
+
+@dataclass(frozen=True)
+class Notices:
+    composer: Composer
+    links: Links
+    settings: Settings
+
+    async def on_taken_back(
+        self, sessions: Sessions, event: Event, sent: Callable[[], None]
+    ) -> None:
+        if not taken_back(event):
+            return
+        domains = self.settings.practitioner_domains
+        async with sessions.begin() as session:
+            queued = await carrying(
+                session, event.brief_id, kinds=("alert",), statuses=(MailStatus.pending,)
+            )
+            ids = [h.message_id for h in concerned(event, queued, domains)]
+            await cancel(session, ids, reason_of(event))
+        await wait_for_sending(sessions, event, kinds=ANNOUNCING, domains=domains)
+        if event.type != EventType.withdrawn:
+            return
+        async with sessions.begin() as session:
+            await self._tell(session, event)
+        sent()
+
+    async def _tell(self, session: AsyncSession, event: Event) -> None:
+        """A notice to each person sent this publication of the brief, naming what they got."""
+        publication = event.payload.get("publication")  # absent from events before 0008
+        held = await carrying(
+            session,
+            event.brief_id,
+            kinds=ANNOUNCING,
+            statuses=(MailStatus.sent,),
+            publication=publication,
+        )
+        last = latest(held)
+        people = await session.scalars(select(Subscriber).where(Subscriber.email.in_(list(last))))
+        outgoing = [self._notice(event, person, last[person.email]) for person in people]
+        await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
+
+    def _notice(self, event: Event, person: Subscriber, holder: Holder) -> Outgoing:
+        public = event.payload.get("audience", Audience.public) == Audience.public
+        may_read = public or in_domains(person.domain, self.settings.practitioner_domains)
+        context = {
+            "title": holder.title,
+            "reason": event.payload.get("reason") if may_read else None,
+            "withdrawn_on": event.occurred_at,
+            "manage_url": self.links.manage(person),
+        }
+        return Outgoing(
+            kind="withdrawal",
+            recipient=person.email,
+            key=f"withdrawal:{event.brief_id}:{event.id}:{person.id}",
+            context=context,
+            unsubscribe_url=self.links.unsubscribe(person),
+            briefs=[Carried(event.brief_id, holder.revision, holder.publication, holder.title)],
+            personal=("manage_url",),
+        )
+
+
+async def told_of_withdrawal(
+    session: AsyncSession, event: Event, *, audience: str, practitioner_domains: Sequence[str]
+) -> list[Subscriber]:
+    """Who was told the brief had been withdrawn, may read it now, and still gets email."""
+    told = await carrying(
+        session, event.brief_id, kinds=("withdrawal",), statuses=(MailStatus.sent,)
+    )
+    if not told:
+        return []
+    people = await session.scalars(
+        select(Subscriber)
+        .where(
+            Subscriber.email.in_({h.recipient for h in told}),
+            Subscriber.status != Personal.ended.value,
+            Subscriber.paused_at.is_(None),
+        )
+        .order_by(Subscriber.id)
+    )
+    restricted = audience != Audience.public
+    return [p for p in people if not restricted or in_domains(p.domain, practitioner_domains)]
