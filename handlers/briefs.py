@@ -20,6 +20,7 @@ from service.briefs.schemas import (
     HistoryList,
     HistoryOut,
     LifecycleRequest,
+    WithdrawRequest,
     brief_out,
 )
 from service.keys import (
@@ -94,7 +95,7 @@ async def list_briefs(request: web.Request, query: BriefQuery) -> BriefList:
 @api.route(
     "GET",
     "/api/v1/briefs/{id}",
-    summary="One published brief (staff also see drafts)",
+    summary="One published public brief (staff see any); 410 once withdrawn",
     tag=TAG,
     response=BriefOut,
 )
@@ -102,8 +103,13 @@ async def get_brief(request: web.Request, staff: StaffMember | None) -> BriefOut
     brief_id = _brief_id(request)
     async with request.app[readonly_key]() as session:
         brief = await briefs.get(session, brief_id)
-        public = brief.status == Status.published and brief.audience == Audience.public
-        if staff is None and not public:
+        if staff is not None:
+            return _out(request, brief)
+        # Restored as a draft, it stays withdrawn for readers until published again.
+        gone = brief.withdrawn_at is not None and brief.status != Status.published
+        if gone and brief.audience == Audience.public:
+            raise ApiError(410, f"brief {brief_id} has been withdrawn")
+        if brief.status != Status.published or brief.audience != Audience.public:
             raise ApiError(404, f"no brief with id {brief_id}")
         return _out(request, brief)
 
@@ -182,5 +188,32 @@ def _lifecycle(action: str, move: briefs.Lifecycle, summary: str) -> None:
 
 
 _lifecycle("publish", briefs.publish, "Publish a draft: subscribers are told")
-_lifecycle("withdraw", briefs.withdraw, "Withdraw a published brief")
+
+
+@api.route(
+    "POST",
+    "/api/v1/briefs/{id}/withdraw",
+    summary="Withdraw a published brief; reason is public, note is for staff",
+    tag=TAG,
+    body=WithdrawRequest,
+    response=BriefOut,
+    role=Role.publisher,
+)
+async def withdraw_brief(
+    request: web.Request, body: WithdrawRequest, staff: StaffMember
+) -> BriefOut:
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        brief = await briefs.withdraw(
+            session,
+            _brief_id(request),
+            staff=staff,
+            now=app[clock_key](),
+            note=body.note,
+            reason=body.reason,
+        )
+    app[dispatcher_key].wake()
+    return _out(request, brief)
+
+
 _lifecycle("restore", briefs.restore, "Bring a withdrawn brief back as a draft")

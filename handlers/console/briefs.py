@@ -47,8 +47,9 @@ MOVES: dict[str, dict[str, Any]] = {
         "done": "withdrawn",
         "button": "Withdraw brief",
         "warning": True,
-        "explain": "The brief leaves the site and the feeds, and people who were sent it are "
-        "told it has been withdrawn.",
+        "explain": "The brief leaves the site and the feeds at once. Emails not yet sent are "
+        "held back (digests go without it), and people who were sent it are told it has been "
+        "withdrawn. Its page says it was withdrawn, when, and the public reason you give.",
     },
     "restore": {
         "move": briefs.restore,
@@ -219,10 +220,19 @@ def _lifecycle_page(name: str) -> None:
     @staff_only()
     async def move(request: web.Request) -> web.Response:
         app = request.app
-        note = str((await request.post()).get("note", "")).strip() or None
+        form = await request.post()
+        note = str(form.get("note", "")).strip() or None
+        extra = {}
+        if name == "withdraw":
+            extra["reason"] = str(form.get("reason", "")).strip()[:1000] or None
         async with app[sessions_key].begin() as session:
             brief = await spec["move"](
-                session, _id(request), staff=request[staff_key], now=app[clock_key](), note=note
+                session,
+                _id(request),
+                staff=request[staff_key],
+                now=app[clock_key](),
+                note=note,
+                **extra,
             )
         app[dispatcher_key].wake()
         return see_other(f"/staff/briefs/{brief.id}?done={spec['done']}")

@@ -51,9 +51,16 @@ class BriefUpdate(Request):
 
 
 class LifecycleRequest(Request):
-    """Optional note recorded with a lifecycle move (publish, withdraw, restore)."""
+    """Optional note recorded with a lifecycle move (publish, restore), for staff only."""
 
     note: Annotated[Text, Field(max_length=2_000)] | None = None
+
+
+class WithdrawRequest(LifecycleRequest):
+    """A withdrawal: ``reason`` is public (the brief's page and the notice emailed to those
+    sent it show it); ``note`` stays in the history, for staff."""
+
+    reason: Annotated[Text, Field(max_length=1_000)] | None = None
 
 
 class EvidenceOut(Response):
@@ -99,6 +106,8 @@ class BriefOut(Response):
     published_at: datetime | None
     updated_at: datetime
     withdrawn_at: datetime | None
+    withdrawn_reason: str | None
+    publication: int
     url: str
 
 
@@ -156,6 +165,8 @@ def brief_out(brief: Any, base_url: str) -> BriefOut:
         published_at=brief.published_at,
         updated_at=brief.updated_at,
         withdrawn_at=brief.withdrawn_at,
+        withdrawn_reason=brief.withdrawn_reason,
+        publication=brief.publication,
         url=f"{base_url}/briefs/{brief.id}",
     )
 

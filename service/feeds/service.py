@@ -104,7 +104,9 @@ async def render_public(
     description = DESCRIPTION if title == TITLE else f"{DESCRIPTION}. {title}."
     meta = FeedMeta(title, description, self_url, f"{base_url}/", NEVER)
     query = public_briefs(filters, taxonomy)
-    return await _render(session, query, meta, fmt=fmt, taxonomy=taxonomy, base_url=base_url)
+    return await _render(
+        session, query, meta, fmt=fmt, taxonomy=taxonomy, base_url=base_url, restricted=False
+    )
 
 
 async def render_group(
@@ -119,7 +121,15 @@ async def render_group(
     description = f"{DESCRIPTION}, for the practitioner group {group.name}."
     meta = FeedMeta(title, description, self_url, f"{base_url}/", NEVER)
     query = published_briefs(filters, taxonomy, audiences=audiences)
-    return await _render(session, query, meta, fmt="atom", taxonomy=taxonomy, base_url=base_url)
+    return await _render(
+        session,
+        query,
+        meta,
+        fmt="atom",
+        taxonomy=taxonomy,
+        base_url=base_url,
+        restricted=group.practitioners_only,
+    )
 
 
 async def _render(
@@ -130,10 +140,15 @@ async def _render(
     fmt: Format,
     taxonomy: Taxonomy,
     base_url: str,
+    restricted: bool,
 ) -> RenderedFeed:
+    """The feed, dated by the newest change it may show: a feed without restricted briefs
+    never dates itself (``updated``, ``Last-Modified``, the ETag) by a restricted event."""
     # The newest event is read before the briefs, so the data is never older than the date.
-    changed = await session.scalar(select(Event.occurred_at).order_by(Event.id.desc()).limit(1))
-    changed = changed or NEVER
+    newest = select(Event.occurred_at).order_by(Event.id.desc()).limit(1)
+    if not restricted:
+        newest = newest.where(Event.public.is_(True))
+    changed = await session.scalar(newest) or NEVER
     briefs = await session.scalars(query.limit(FEED_SIZE))
     items = [item_from_brief(brief, taxonomy, base_url) for brief in briefs]
     meta = replace(meta, updated=feed_updated(items, changed))
