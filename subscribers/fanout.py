@@ -227,7 +227,12 @@ class _FanoutProcess:
             brief = await session.get(Brief, event.brief_id) if event else None
         if event is None or brief is None:
             raise LookupError(f"event {job.event_id} or its brief is gone")
-        if brief.revision != job.revision or brief.status != Status.published:
+        publication = event.payload.get("publication", brief.publication)
+        if (
+            brief.revision != job.revision
+            or brief.publication != publication
+            or brief.status != Status.published
+        ):
             raise BriefChanged(
                 f"brief {brief.id} changed after its recipients were chosen (revision "
                 f"{job.revision}, now {brief.revision}, {brief.status}); retrying"
