@@ -9,7 +9,8 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from handlers import csrf
+from handlers import csrf, reader
+from handlers.reader import practitioner, sign_in_url
 from service.feeds.links import feed_links
 from service.feeds.service import TITLE as FEEDS_TITLE
 from service.keys import settings_key, tagging_key
@@ -32,6 +33,7 @@ def setup_pages(app: web.Application) -> None:
     app.router.add_static(
         "/static", STATIC, name="static", follow_symlinks=False, append_version=True
     )
+    reader.setup(app)  # every page shows who is signed in
 
 
 def _context(request: web.Request) -> dict[str, Any]:
@@ -44,6 +46,8 @@ def _context(request: web.Request) -> dict[str, Any]:
         "feed_links": feed_links(request.app[settings_key].base_url, FEEDS_TITLE),
         "taxonomy": request.app[tagging_key].taxonomy,
         "static": lambda path: request.app.router["static"].url_for(filename=path),
+        "practitioner": practitioner(request),
+        "sign_in_url": sign_in_url(request),
     }
 
 

@@ -11,6 +11,7 @@ from handlers import (
     groups,
     health,
     openapi,
+    practitioners,
     site,
     staff,
     subscription_pages,
@@ -31,4 +32,5 @@ def setup_routes(app: web.Application, version: str) -> None:
     feeds.setup(app)
     app.router.add_routes(subscription_pages.routes)
     app.router.add_routes(site.routes)
+    app.router.add_routes(practitioners.routes)
     console.setup(app)

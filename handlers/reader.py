@@ -1,0 +1,90 @@
+"""Who is reading: the practitioner behind the session cookie, looked up once per request.
+
+Every page can then show who is signed in, and the site shows restricted briefs to them.
+A response to a signed-in practitioner is never stored by a shared cache, since it may
+carry restricted learning; a stale cookie is deleted on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from service.keys import clock_key, readonly_key, sessions_key, settings_key
+from service.practitioners import sessions
+
+COOKIE = "lh_practitioner"
+# Machine routes and static files never show restricted learning or who is signed in.
+SKIP_PREFIXES = ("/api/", "/feeds/", "/static/", "/healthz", "/readyz", "/metrics")
+practitioner_key = web.RequestKey("practitioner", str)
+
+
+def setup(app: web.Application) -> None:
+    """The lookup runs inside the error and CSRF middlewares; the cache header on every
+    response, error pages included (a 410 may name a restricted brief)."""
+    app.middlewares.append(reader_middleware)
+    app.on_response_prepare.append(private_responses)
+
+
+def practitioner(request: web.Request) -> str | None:
+    """The signed-in practitioner's address, or None."""
+    return request.get(practitioner_key)
+
+
+def sign_in_url(request: web.Request) -> str | None:
+    """Where the header's sign-in link goes: back to this page afterwards. None on the staff
+    console, which has a sign-in of its own."""
+    path = request.path
+    if path.startswith("/staff"):
+        return None
+    if request.method != "GET" or path == "/" or path.startswith("/practitioners/"):
+        return "/practitioners/sign-in"
+    return "/practitioners/sign-in?" + urlencode({"next": request.path_qs})
+
+
+async def look_up(app: web.Application, token: str) -> tuple[str | None, bool]:
+    """The session's address, and whether it was just touched. A write transaction only when
+    the session must be touched or ended (at most once a minute), so that pages do not
+    queue for SQLite's write lock."""
+    now, domains = app[clock_key](), app[settings_key].practitioner_domains
+    async with app[readonly_key]() as session:
+        seen = await sessions.peek(session, token, now, domains)
+    if not seen.stale:
+        return seen.email, False
+    async with app[sessions_key].begin() as session:
+        return await sessions.current(session, token, now, domains), True
+
+
+@web.middleware
+async def reader_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    token = request.cookies.get(COOKIE)
+    if not token or request.path.startswith(SKIP_PREFIXES):
+        return await handler(request)  # type: ignore[no-any-return]
+    email, touched = await look_up(request.app, token)
+    if email is not None:
+        request[practitioner_key] = email
+    response: web.StreamResponse = await handler(request)
+    if COOKIE in response.cookies:
+        pass  # signed in or out by this very request
+    elif email is None:
+        delete_cookie(response)  # the session has ended: the browser may forget it too
+    elif touched:
+        set_cookie(request.app, response, token)  # 30 more days, as the session has
+    return response
+
+
+async def private_responses(request: web.Request, response: web.StreamResponse) -> None:
+    if practitioner(request) is not None:
+        response.headers["Cache-Control"] = "private, no-store"
+
+
+def set_cookie(app: web.Application, response: web.StreamResponse, token: str) -> None:
+    secure = app[settings_key].base_url.startswith("https://")
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", secure=secure, path="/",
+                        max_age=int(sessions.IDLE.total_seconds()))  # fmt: skip
+
+
+def delete_cookie(response: web.StreamResponse) -> None:
+    response.del_cookie(COOKIE, path="/")
