@@ -1,7 +1,10 @@
 """The public reading site: the list of briefs with search and filters, and one brief's page.
 
-Only published public briefs are ever shown; anything else answers the 404 page, so a
-restricted brief's address reveals nothing about it.
+Published public briefs are shown to everyone; published restricted briefs (audience
+"practitioners") only to a signed-in practitioner, marked "Practitioners only". Anyone else
+gets a 403 page at a restricted brief's address that names nothing of it but offers sign-in.
+A withdrawn brief answers 410, and so does one restored to a draft until it is published
+again; other drafts and unknown ids 404.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import nh3
 from aiohttp import web
 
 from handlers.pages import render
+from handlers.reader import practitioner
 from service.briefs import search
 from service.briefs import service as briefs
 from service.briefs.models import Audience, Brief, BriefHistory, Status
-from service.briefs.queries import SINGULAR, Filters
+from service.briefs.queries import SINGULAR, Filters, audiences_for
 from service.feeds.links import feed_links
 from service.feeds.service import describe, facet_url, query_url
 from service.keys import readonly_key, settings_key, tagging_key
@@ -83,11 +87,13 @@ async def index(request: web.Request) -> web.Response:
         number = max(int(request.query.get("page", "1")), 1)
     except ValueError:
         number = 1
+    audiences = audiences_for(practitioner(request) is not None)
     async with request.app[readonly_key]() as session:
+        offset = (number - 1) * PAGE_SIZE
         page = await search.search(
-            session, q, filters, taxonomy, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+            session, q, filters, taxonomy, limit=PAGE_SIZE, offset=offset, audiences=audiences
         )
-        counts = await search.facet_counts(session, q, filters, taxonomy)
+        counts = await search.facet_counts(session, q, filters, taxonomy, audiences=audiences)
     here = [("q", q)] if q else []
     here += _pairs(filters)
 
@@ -136,8 +142,16 @@ async def brief_page(request: web.Request) -> web.Response:
     base_url = request.app[settings_key].base_url
     async with request.app[readonly_key]() as session:
         brief = await session.get(Brief, brief_id)
-        if brief is None or not _public(brief):
+        if brief is None or (brief.status != Status.published and brief.withdrawn_at is None):
             raise web.HTTPNotFound()
+        may_read = brief.audience == Audience.public or practitioner(request) is not None
+        if brief.status != Status.published:
+            # Restored to a draft, it stays withdrawn for readers until published again; its
+            # title and audience may be being rewritten, so then the page names nothing.
+            named = may_read and brief.status == Status.withdrawn
+            return withdrawn_page(request, brief, named=named)
+        if not may_read:
+            return restricted_page(request, brief_id)
         history = [entry for entry, _email in await briefs.history(session, brief_id)]
     filters = Filters(*(tuple(brief.codes(facet)) for facet in FACETS))
     tags = labels(brief, taxonomy)
@@ -166,9 +180,13 @@ async def taxonomy_page(request: web.Request) -> web.Response:
     taxonomy = request.app[tagging_key].taxonomy
     base_url = request.app[settings_key].base_url
     param = SINGULAR[facet]
+    audiences = audiences_for(practitioner(request) is not None)
+    async with request.app[readonly_key]() as session:
+        counts = await search.facet_counts(session, None, Filters(), taxonomy, audiences=audiences)
     terms = [
         {
             "term": term,
+            "count": counts[facet][term.code],
             "parent": taxonomy.get(facet, term.parent).label if term.parent else None,
             "briefs_url": "/?" + urlencode([(param, term.code)]),
             "feed_url": facet_url(base_url, facet, term.code, "atom"),
@@ -181,8 +199,21 @@ async def taxonomy_page(request: web.Request) -> web.Response:
     return render("site/taxonomy.html", request, context)
 
 
-def _public(brief: Brief) -> bool:
-    return brief.status == Status.published and brief.audience == Audience.public
+def restricted_page(request: web.Request, brief_id: uuid.UUID) -> web.Response:
+    """403 for a restricted brief: nothing of the brief, only the way to sign in and back."""
+    sign_in = "/practitioners/sign-in?" + urlencode({"next": f"/briefs/{brief_id}"})
+    return render("site/restricted.html", request, {"sign_in_href": sign_in}, status=403)
+
+
+def withdrawn_page(request: web.Request, brief: Brief, *, named: bool) -> web.Response:
+    """410 for a withdrawn brief: its title and public reason only to those who may read it."""
+    zone = request.app[settings_key].zone
+    context = {
+        "title": brief.title if named else None,
+        "reason": brief.withdrawn_reason if named else None,
+        "withdrawn_on": brief.withdrawn_at.astimezone(zone) if brief.withdrawn_at else None,
+    }
+    return render("site/withdrawn.html", request, context, status=410)
 
 
 @dataclass(frozen=True)

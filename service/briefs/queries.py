@@ -1,4 +1,4 @@
-"""Reading briefs: the public list with its filters and cursor."""
+"""Reading briefs: the public list with its filters and cursor, and who may read what."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ from service.taxonomy import Facet, Taxonomy
 # A brief with no borough concerns all of Merseyside, so it matches every borough filter.
 REGION_WIDE_WHEN_EMPTY: frozenset[Facet] = frozenset({"boroughs"})
 SINGULAR: dict[Facet, str] = {"themes": "theme", "agencies": "agency", "boroughs": "borough"}
+PUBLIC_ONLY: tuple[Audience, ...] = (Audience.public,)
+EVERY_AUDIENCE: tuple[Audience, ...] = (Audience.public, Audience.practitioners)
+
+
+def audiences_for(practitioner: bool) -> tuple[Audience, ...]:
+    """The audiences a reader may see: restricted learning only for a signed-in practitioner."""
+    return EVERY_AUDIENCE if practitioner else PUBLIC_ONLY
 
 
 class BadQuery(DomainError):
@@ -67,7 +74,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 def public_briefs(filters: Filters, taxonomy: Taxonomy) -> Select[Brief]:
     """Published public briefs matching the filters, newest first."""
-    return published_briefs(filters, taxonomy, audiences=(Audience.public,))
+    return published_briefs(filters, taxonomy, audiences=PUBLIC_ONLY)
 
 
 def published_briefs(

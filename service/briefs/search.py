@@ -4,8 +4,9 @@ SQLite searches an FTS5 table (porter stemming, bm25 with the title weighted hig
 triggers keep in step with ``briefs``; PostgreSQL searches ``brief_search_documents``, a
 weighted tsvector per brief with a GIN index, kept in step by a trigger
 (``websearch_to_tsquery('english', q)``, ``ts_rank``). Both come from migration 0005.
-Restricted and unpublished briefs are never found: every search starts from
-``queries.public_briefs``.
+Unpublished briefs are never found, and restricted ones only when the caller passes the
+practitioners' audience (a signed-in practitioner's pages): every search starts from
+``queries.published_briefs`` with public briefs only by default.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.expression import ColumnClause
 
-from service.briefs.models import Brief, BriefTag
-from service.briefs.queries import REGION_WIDE_WHEN_EMPTY, Filters, public_briefs
+from service.briefs.models import Audience, Brief, BriefTag
+from service.briefs.queries import PUBLIC_ONLY, REGION_WIDE_WHEN_EMPTY, Filters, published_briefs
 from service.db import Base
 from service.taxonomy import FACETS, Facet, Taxonomy
 
@@ -77,19 +78,25 @@ async def search(
     *,
     limit: int,
     offset: int = 0,
+    audiences: tuple[Audience, ...] = PUBLIC_ONLY,
 ) -> Page:
-    """Public briefs matching ``q`` and the filters: by rank then newest, or newest without q."""
-    query = matching(session, q, filters, taxonomy)
+    """Briefs matching ``q`` and the filters: by rank then newest, or newest without q."""
+    query = matching(session, q, filters, taxonomy, audiences=audiences)
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = list((await session.scalars(query.limit(limit).offset(offset))).all())
     return Page(items=items, total=total or 0)
 
 
 def matching(
-    session: AsyncSession, q: str | None, filters: Filters, taxonomy: Taxonomy
+    session: AsyncSession,
+    q: str | None,
+    filters: Filters,
+    taxonomy: Taxonomy,
+    *,
+    audiences: tuple[Audience, ...] = PUBLIC_ONLY,
 ) -> Select[Brief]:
     """The query behind ``search``; an empty or wordless ``q`` lists everything, newest first."""
-    query = public_briefs(filters, taxonomy)
+    query = published_briefs(filters, taxonomy, audiences=audiences)
     if not q or not q.strip():
         return query
     newest = (Brief.published_at.desc(), Brief.id.desc())
@@ -147,15 +154,21 @@ def fts5_query(q: str) -> str | None:
 
 
 async def facet_counts(
-    session: AsyncSession, q: str | None, filters: Filters, taxonomy: Taxonomy
+    session: AsyncSession,
+    q: str | None,
+    filters: Filters,
+    taxonomy: Taxonomy,
+    *,
+    audiences: tuple[Audience, ...] = PUBLIC_ONLY,
 ) -> dict[Facet, dict[str, int]]:
     """How many briefs each code would show, given the search and the other facets' choices.
 
     Counted in Python over the briefs that match the search, with the same rules as
-    ``queries.public_briefs``: parent codes include their children, and a brief with no
+    ``queries.published_briefs``: parent codes include their children, and a brief with no
     borough counts under every borough.
     """
-    ids = matching(session, q, Filters(), taxonomy).order_by(None).with_only_columns(Brief.id)
+    everything = matching(session, q, Filters(), taxonomy, audiences=audiences)
+    ids = everything.order_by(None).with_only_columns(Brief.id)
     rows = await session.execute(
         select(BriefTag.brief_id, BriefTag.facet, BriefTag.code).where(BriefTag.brief_id.in_(ids))
     )
