@@ -1,12 +1,17 @@
-"""Making briefs through the JSON API, as a publisher would, for the web tests."""
+"""Making briefs through the JSON API, as a publisher would, and other helpers of the web tests."""
 
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.practitioners.models import PractitionerSession
+from service.staff.service import hash_token
 from tests.briefs_data import brief_body
 
 
@@ -31,3 +36,18 @@ def csrf(html: str) -> str:
 
 
 HTML = {"Accept": "text/html"}
+
+
+async def practitioner_cookie(
+    sessions: async_sessionmaker[AsyncSession], email: str, now: datetime
+) -> dict[str, str]:
+    """Headers of a practitioner signed in as ``email``, for tests that are not about signing
+    in (tests/web/test_practitioners.py goes through the emailed link)."""
+    token = secrets.token_urlsafe(32)
+    async with sessions.begin() as session:
+        session.add(
+            PractitionerSession(
+                token_hash=hash_token(token), email=email, created_at=now, last_seen_at=now
+            )
+        )
+    return {**HTML, "Cookie": f"lh_practitioner={token}"}

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.briefs.models import Brief
 from tests.conftest import Clock
-from tests.web.helpers import HTML, draft, publish
+from tests.web.helpers import HTML, draft, practitioner_cookie, publish
 
 NEGLECT = {
     "title": "Neglect in Knowsley: the Smith children",
@@ -16,6 +19,17 @@ NEGLECT = {
     "themes": ["neglect"],
     "agencies": ["police"],
     "boroughs": ["knowsley"],
+}
+
+SECRET = {
+    "title": "Walrus tusks: learning from Child W",
+    "summary": "The narwhal words of a restricted summary.",
+    "learning_points": ["Oyster point."],
+    "source": {"review": "Child W", "board": "Seahorse Partnership"},
+    "themes": ["neglect"],
+    "agencies": ["police"],
+    "boroughs": ["knowsley"],
+    "audience": "practitioners",
 }
 
 
@@ -161,17 +175,12 @@ async def test_brief_page(client: TestClient, publisher: dict[str, str], clock: 
     assert 'rel="alternate" type="application/atom+xml"' in html
 
 
-async def test_restricted_draft_and_unknown_briefs_are_404(
+async def test_draft_and_unknown_briefs_are_404(
     client: TestClient, publisher: dict[str, str]
 ) -> None:
-    restricted = await publish(client, publisher, audience="practitioners")
     unpublished = await draft(client, publisher)
-    withdrawn = await publish(client, publisher)
-    await client.post(f"/api/v1/briefs/{withdrawn}/withdraw", headers=publisher)
     for path in (
-        restricted,
         unpublished,
-        withdrawn,
         "not-a-uuid",
         "00000000-0000-0000-0000-000000000000",
     ):
@@ -180,3 +189,87 @@ async def test_restricted_draft_and_unknown_briefs_are_404(
         html = await response.text()
         assert "Page not found" in html
         assert "Safer sleep" not in html
+
+
+async def test_a_restricted_brief_answers_403_and_names_nothing_of_it(
+    client: TestClient, publisher: dict[str, str]
+) -> None:
+    restricted = await publish(client, publisher, **SECRET)
+    response = await client.get(f"/briefs/{restricted}", headers=HTML)
+    assert response.status == 403
+    html = await response.text()
+    assert "This learning is for practitioners" in html
+    assert f'href="/practitioners/sign-in?next=%2Fbriefs%2F{restricted}"' in html
+    for word in ("Walrus", "Child W", "narwhal", "Oyster", "Seahorse"):
+        assert word not in html
+    assert "Cache-Control" not in response.headers  # nothing private in it
+
+
+async def test_a_withdrawn_public_brief_answers_410_with_its_title_and_reason(
+    client: TestClient,
+    publisher: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    brief_id = await publish(client, publisher, **NEGLECT)
+    clock.advance(days=10)
+    await withdraw(client, publisher, sessions, brief_id, "The review was republished.")
+    response = await client.get(f"/briefs/{brief_id}", headers=HTML)
+    assert response.status == 410
+    html = await response.text()
+    assert "This learning brief has been withdrawn" in html
+    assert "Neglect in Knowsley: the Smith children" in html
+    assert "3 December 2026" in html
+    assert "The review was republished." in html
+    assert "chronic neglect" not in html and "home conditions" not in html
+
+    # Restored to a draft, it stays withdrawn until published again, and names nothing.
+    restored = await client.post(f"/api/v1/briefs/{brief_id}/restore", headers=publisher)
+    assert restored.status == 200
+    response = await client.get(f"/briefs/{brief_id}", headers=HTML)
+    assert response.status == 410
+    html = await response.text()
+    assert "This learning brief has been withdrawn" in html and "3 December 2026" in html
+    assert "Smith children" not in html and "republished" not in html
+    await client.post(f"/api/v1/briefs/{brief_id}/publish", headers=publisher)
+    assert (await client.get(f"/briefs/{brief_id}", headers=HTML)).status == 200
+
+
+async def test_a_withdrawn_restricted_brief_is_named_only_to_practitioners(
+    client: TestClient,
+    publisher: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    brief_id = await publish(client, publisher, **SECRET)
+    await withdraw(client, publisher, sessions, brief_id, "Beluga reasons.")
+    response = await client.get(f"/briefs/{brief_id}", headers=HTML)
+    assert response.status == 410
+    html = await response.text()
+    assert "This learning brief has been withdrawn" in html and "23 November 2026" in html
+    for word in ("Walrus", "narwhal", "Oyster", "Beluga"):
+        assert word not in html
+
+    signed_in = await practitioner_cookie(sessions, "gp@nhs.net", clock.now)
+    response = await client.get(f"/briefs/{brief_id}", headers=signed_in)
+    assert response.status == 410
+    assert response.headers["Cache-Control"] == "private, no-store"
+    html = await response.text()
+    assert "Walrus" in html and "Beluga reasons." in html
+    assert "narwhal" not in html and "Oyster" not in html
+
+
+async def withdraw(
+    client: TestClient,
+    publisher: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    brief_id: str,
+    reason: str,
+) -> None:
+    response = await client.post(f"/api/v1/briefs/{brief_id}/withdraw", headers=publisher)
+    assert response.status == 200, await response.text()
+    # The public reason, written directly: how it is given is the withdrawal's own business.
+    async with sessions.begin() as session:
+        brief = await session.get(Brief, uuid.UUID(brief_id))
+        assert brief is not None
+        brief.withdrawn_reason = reason
