@@ -57,10 +57,11 @@ async def test_full_lifecycle_writes_events(
     updated = await _json(await client.patch(url, json=significant, headers=publisher), 200)
     assert updated["revision"] == 3
 
-    await _json(
-        await client.post(url + "/withdraw", json={"note": "Superseded"}, headers=publisher), 200
-    )
-    assert (await client.get(url)).status == 404
+    withdrawal = {"note": "Superseded", "reason": "A newer review replaces it."}
+    await _json(await client.post(url + "/withdraw", json=withdrawal, headers=publisher), 200)
+    gone = await _json(await client.get(url), 410)
+    assert gone["error"]["code"] == "gone"
+    assert "Superseded" not in str(gone)  # the internal note stays in the history
     edit = await client.patch(url, json={"title": "New"}, headers=publisher)
     assert (await _json(edit, 409))["error"]["code"] == "conflict"
     assert (await client.post(url + "/publish", headers=publisher)).status == 409
@@ -68,6 +69,11 @@ async def test_full_lifecycle_writes_events(
     await _json(await client.post(url + "/restore", headers=publisher), 200)
     again = await _json(await client.post(url + "/publish", headers=publisher), 200)
     assert again["published_at"] == published["published_at"]  # first publication stands
+    assert (again["publication"], again["withdrawn_at"], again["withdrawn_reason"]) == (
+        2,
+        None,
+        None,
+    )
 
     assert await _events(sessions) == [
         ("brief.published", 1),

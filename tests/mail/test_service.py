@@ -63,7 +63,10 @@ async def test_bulk_queueing_is_a_few_statements_per_500_messages(
     composer: Composer,
     clock: Clock,
 ) -> None:
-    outgoings = [mail(i, briefs=[Carried(BRIEF, 1, 1, "A"), Carried(uuid.uuid4(), 1, 1, "B")]) for i in range(1001)]
+    outgoings = [
+        mail(i, briefs=[Carried(BRIEF, 1, 1, "A"), Carried(uuid.uuid4(), 1, 1, "B")])
+        for i in range(1001)
+    ]
     with statements(engine) as seen:
         assert await queue(sessions, composer, clock(), outgoings) == 1001
     inserts = [s for s in seen if s.lstrip().upper().startswith("INSERT")]
@@ -100,7 +103,9 @@ async def test_suspended_addresses_are_not_queued(
 async def test_retention_drops_old_bodies_and_keeps_deliveries(
     sessions: async_sessionmaker[AsyncSession], composer: Composer, clock: Clock
 ) -> None:
-    await queue(sessions, composer, clock(), [mail(i, briefs=[Carried(BRIEF, 1, 1, "A")]) for i in range(3)])
+    await queue(
+        sessions, composer, clock(), [mail(i, briefs=[Carried(BRIEF, 1, 1, "A")]) for i in range(3)]
+    )
     first, second, _pending = await messages(sessions)
     async with sessions.begin() as session:
         for message, sent_at in ((first, clock()), (second, clock() + timedelta(days=20))):
