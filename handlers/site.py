@@ -144,7 +144,8 @@ async def brief_page(request: web.Request) -> web.Response:
         brief = await session.get(Brief, brief_id)
         if brief is None or (brief.status != Status.published and brief.withdrawn_at is None):
             raise web.HTTPNotFound()
-        may_read = brief.audience == Audience.public or practitioner(request) is not None
+        signed_in = practitioner(request) is not None
+        may_read = brief.audience == Audience.public or signed_in
         if brief.status != Status.published:
             # Restored to a draft, it stays withdrawn for readers until published again; its
             # title and audience may be being rewritten, so then the page names nothing.
@@ -159,7 +160,7 @@ async def brief_page(request: web.Request) -> web.Response:
         "brief": brief,
         "tags": tags,
         "params": SINGULAR,
-        "history": public_history(history),
+        "history": public_history(history, brief.audience, practitioner=signed_in),
         "feeds": [
             {"tag": tag, "url": facet_url(base_url, tag.facet, tag.code, "atom")} for tag in tags
         ],
@@ -223,21 +224,41 @@ class Revision:
     note: str | None
 
 
-def public_history(entries: list[BriefHistory]) -> list[Revision]:
-    """What a reader may see: publication, updates and their notes (staff names stay private)."""
+def public_history(
+    entries: list[BriefHistory], audience: str, *, practitioner: bool
+) -> list[Revision]:
+    """What a reader may see: publications, and updates with their change notes.
+
+    Staff names stay private, and so do the notes of lifecycle moves (they are internal).
+    Entries made while the brief was restricted are shown only to practitioners: once a brief
+    is widened to the public, what was said of it before must stay with its audience.
+    """
+    restricted = _restricted_after(entries, audience)
     shown: list[Revision] = []
     published = False
-    for entry in entries:
+    for entry, hidden in zip(entries, restricted, strict=True):
         if entry.action == "publish":
-            shown.append(
-                Revision(
-                    entry.occurred_at,
-                    "Published again" if published else "Published",
-                    entry.change_note,
-                )
-            )
+            if practitioner or not hidden:
+                shown.append(Revision(entry.occurred_at, _published(published), None))
             published = True
-        elif entry.action == "edit" and published:
+        elif entry.action == "edit" and published and (practitioner or not hidden):
             heading = "Updated" if entry.significant else "Minor correction"
             shown.append(Revision(entry.occurred_at, heading, entry.change_note))
     return shown
+
+
+def _published(before: bool) -> str:
+    return "Published again" if before else "Published"
+
+
+def _restricted_after(entries: list[BriefHistory], audience: str) -> list[bool]:
+    """For each entry, whether the brief was practitioners-only after it, worked back from
+    the audience it has now: an edit that changed the audience swapped it."""
+    found: list[bool] = []
+    current = audience
+    for entry in reversed(entries):
+        found.append(current == Audience.practitioners)
+        if entry.action == "edit" and "audience" in entry.changes.get("fields", []):
+            swapped = {Audience.public: Audience.practitioners}
+            current = swapped.get(Audience(current), Audience.public)
+    return found[::-1]

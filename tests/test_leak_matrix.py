@@ -151,7 +151,7 @@ SEQUENCES: dict[str, list[Move]] = {
     ],
     "public, then narrowed": [
         create(CLEAN, "public"),
-        lifecycle("publish"),
+        lifecycle("publish", {"note": f"Internal: {MARK} is on hold"}),
         edit(audience="practitioners", title=SECRET["title"]),
         edit(summary=SECRET["summary"], **NOTE),
         lifecycle("withdraw", {"reason": f"{MARK} under review"}),
@@ -159,7 +159,7 @@ SEQUENCES: dict[str, list[Move]] = {
     "restricted, then widened": [
         create(SECRET, "practitioners"),
         lifecycle("publish"),
-        edit(**NOTE),
+        edit(summary=f"More on {MARK}.", **NOTE),
         edit(audience="public", significant=True, change_note="Cleared for everyone.", **CLEAN),
         edit(summary="A minor correction."),
     ],
@@ -167,7 +167,7 @@ SEQUENCES: dict[str, list[Move]] = {
         create(CLEAN, "public"),
         lifecycle("publish"),
         edit(audience="practitioners", learning_points=SECRET["learning_points"]),
-        edit(**NOTE),
+        edit(summary="Findings added while restricted.", **NOTE),
         edit(audience="public", learning_points=CLEAN["learning_points"]),
     ],
 }
