@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.tags import check_codes
@@ -22,6 +22,8 @@ from subscribers.tokens import Purpose, TokenProblem
 # The wording a person saw when they consented; change it when the pages' wording changes.
 CONSENT_VERSION = "2026-11-26"
 LINK_EVERY = timedelta(minutes=10)
+ERASED = "subscribers_erased"
+SUBSCRIBER_IDS = "subscriber_ids"  # the last id given, on SQLite (see _new_id)
 
 
 async def by_email(session: AsyncSession, email: str) -> Subscriber | None:
@@ -46,6 +48,7 @@ async def get_or_create(session: AsyncSession, email: str, now: datetime) -> Sub
     subscriber = await by_email(session, email)
     if subscriber is None:
         subscriber = Subscriber(
+            id=await _new_id(session),
             email=email,
             domain=email.rsplit("@", 1)[1],
             created_at=now,
@@ -57,6 +60,27 @@ async def get_or_create(session: AsyncSession, email: str, now: datetime) -> Sub
         session.add(subscriber)
         await session.flush()
     return subscriber
+
+
+async def _new_id(session: AsyncSession) -> int | None:
+    """An id no subscriber has ever had, on SQLite; None lets PostgreSQL's sequence choose.
+
+    Links carry the subscriber's id and token version. SQLite gives a deleted row's id to
+    the next row (a table without AUTOINCREMENT), and the version starts again at 1: an
+    erased person's old links would open the next person's subscription. So ids come from a
+    counter that only grows. Started late, it starts above every id that can have existed:
+    ids are handed out in order, and each one above today's highest was erased.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return None  # a sequence never gives a number twice
+    counter = await session.get(Counter, SUBSCRIBER_IDS)
+    if counter is None:
+        highest = await session.scalar(select(func.max(Subscriber.id))) or 0
+        erased = await session.get(Counter, ERASED)
+        counter = Counter(name=SUBSCRIBER_IDS, value=highest + (erased.value if erased else 0))
+        session.add(counter)
+    counter.value += 1
+    return counter.value
 
 
 async def request(
@@ -155,9 +179,9 @@ async def erase(session: AsyncSession, subscriber: Subscriber) -> None:
     """Delete everything held about the person; only an anonymous count remains."""
     await emails.forget(session, subscriber.email)
     await session.delete(subscriber)
-    counter = await session.get(Counter, "subscribers_erased", with_for_update=True)
+    counter = await session.get(Counter, ERASED, with_for_update=True)
     if counter is None:
-        session.add(Counter(name="subscribers_erased", value=1))
+        session.add(Counter(name=ERASED, value=1))
     else:
         counter.value += 1
     await session.flush()

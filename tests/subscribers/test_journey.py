@@ -82,3 +82,27 @@ async def test_subscribe_confirm_alert_export_unsubscribe_erase(
         assert all(recipient == "erased@learnhub.invalid" for recipient, _ in left)
         assert all(status in ("sent", "failed") for _, status in left)  # nothing left to send
         assert (await session.get(Counter, "subscribers_erased")).value == 1  # type: ignore[union-attr]
+
+
+async def test_an_erased_persons_links_never_open_the_next_persons_subscription(
+    web: TestClient, smtp_server: SmtpServer
+) -> None:
+    """On SQLite the next row took the erased row's id, and the version restarted at 1: the
+    old manage link read the new person's data, the old confirmation link confirmed them."""
+    first = {**SUBSCRIBE, "email": "first@nhs.net"}
+    assert (await web.post("/api/v1/subscriptions", json=first)).status == 202
+    old_confirm = link((await smtp_server.received(1))[-1], "/subscriptions/confirm/")
+    done = await press_button(web, old_confirm)
+    found = re.search(r"(/subscriptions/manage/[^\"]+)\"", await done.text())
+    assert found
+    old_token = found.group(1).rsplit("/", 1)[1]
+    assert (await web.post(f"/api/v1/subscriptions/{old_token}/erase")).status == 204
+
+    second = {**SUBSCRIBE, "email": "second@nhs.net"}
+    assert (await web.post("/api/v1/subscriptions", json=second)).status == 202
+    await smtp_server.received(2)
+    assert (await web.get(f"/api/v1/subscriptions/{old_token}")).status == 404
+    page = await web.get(old_confirm)
+    assert page.status == 404
+    confirm_api = old_confirm.replace("/subscriptions/confirm/", "/api/v1/subscriptions/confirm/")
+    assert (await web.post(confirm_api)).status == 404
