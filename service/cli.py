@@ -34,6 +34,7 @@ def serve(host: str, port: int) -> None:
     """Run the web service, event dispatcher, mail sender and scheduler."""
     from aiohttp import web
 
+    from handlers.access_log import AccessLogger
     from service.app import create_app
     from service.migrate import is_current, upgrade
 
@@ -47,7 +48,15 @@ def serve(host: str, port: int) -> None:
     # collector's full passes, which otherwise walk ~110,000 such objects every time.
     gc.freeze()
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts close.
-    web.run_app(app, host=host, port=port, shutdown_timeout=10, print=None)
+    logging.getLogger("learnhub").info("serving on http://%s:%s", host, port)
+    web.run_app(
+        app,
+        host=host,
+        port=port,
+        shutdown_timeout=10,
+        print=None,
+        access_log_class=AccessLogger,
+    )
 
 
 @cli.group("db")
