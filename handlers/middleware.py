@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
@@ -92,6 +93,21 @@ def setup_metrics(app: web.Application) -> None:
     app.router.add_get("/metrics", _metrics)
 
 
+def _operator(request: web.Request) -> bool:
+    """Whether the caller may read the metrics (LEARNHUB_METRICS_TOKEN, else loopback)."""
+    token = request.app[settings_key].metrics_token
+    if token is not None:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return hmac.compare_digest(given.encode(), token.get_secret_value().encode())
+    proxied = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    try:
+        return not proxied and ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
 async def _metrics(request: web.Request) -> web.Response:
+    if not _operator(request):
+        raise web.HTTPNotFound()  # to others, as if there were no metrics at all
     body = generate_latest(request.app[metrics_key])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # The reverse proxies in front (addresses or networks): their X-Forwarded-For then names
     # the client, for the abuse limits. Other peers' X-Forwarded-For is ignored.
     trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = ()
+    # Who may read /metrics: with a token, whoever sends it as a bearer token; without one,
+    # only a scraper on this machine talking to the service directly (no proxy in between).
+    metrics_token: SecretStr | None = None
 
     @field_validator("base_url")
     @classmethod

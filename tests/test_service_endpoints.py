@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
+from pydantic import SecretStr
 
+from service.app import create_app
+from service.settings import Settings
 from tests.briefs_data import brief_body
+from tests.conftest import Clock
 
 
 async def test_health_and_readiness(client: TestClient) -> None:
@@ -31,3 +37,20 @@ async def test_metrics_count_requests(client: TestClient) -> None:
     await client.get("/healthz")
     text = await (await client.get("/metrics")).text()
     assert 'learnhub_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
+
+
+async def test_metrics_are_for_operators_only(
+    aiohttp_client: Any, settings: Settings, clock: Clock, engine: Any
+) -> None:
+    """/metrics was public, and its counters moved with restricted publications."""
+    local = await aiohttp_client(create_app(settings, clock=clock))
+    assert (await local.get("/metrics")).status == 200  # a scraper on this machine
+    proxied = await local.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert proxied.status == 404  # through a proxy on this machine: anyone at all
+    secret = settings.model_copy(update={"metrics_token": SecretStr("scrape-me")})
+    guarded = await aiohttp_client(create_app(secret, clock=clock))
+    assert (await guarded.get("/metrics")).status == 404
+    wrong = await guarded.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status == 404
+    right = await guarded.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert right.status == 200 and "learnhub_http_requests" in await right.text()
