@@ -113,7 +113,12 @@ def _form_errors(exc: ValidationError | Invalid) -> dict[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "email"
-        if field == "email":
+        if field == "email" and "before the @" in error["msg"]:
+            errors.setdefault(
+                field,
+                "Use an address with only the letters A to Z, digits and . _ - + before the @",
+            )
+        elif field == "email":
             errors.setdefault(
                 field, "Enter an email address in the correct format, like name@nhs.net"
             )

@@ -3,13 +3,31 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, StringConstraints
+import idna
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
 from service.schemas import Code, Line, Request, Response
 
 FrequencyName = Literal["immediate", "daily", "weekly"]
 Codes = Annotated[list[Code], Field(default_factory=list, max_length=30)]
-Address = Annotated[EmailStr, StringConstraints(max_length=320)]
+
+
+def _deliverable(address: str) -> str:
+    """An address every mail relay takes: the domain in its IDNA (ASCII) form.
+
+    A part before the @ beyond ASCII needs SMTPUTF8 from every relay on the way, which NHS
+    and police mail does not promise: such addresses are refused, with a sentence saying so.
+    """
+    local, _, domain = address.rpartition("@")
+    if not local.isascii():
+        raise ValueError(
+            "use an address with only the letters A to Z, digits and . _ - + before the @: "
+            "we cannot deliver to accented or other letters there"
+        )
+    return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}".lower()
+
+
+Address = Annotated[EmailStr, StringConstraints(max_length=320), AfterValidator(_deliverable)]
 
 
 class SubscribeRequest(Request):

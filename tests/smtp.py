@@ -46,8 +46,9 @@ def free_port() -> int:
 class SmtpServer:
     """An aiosmtpd server whose answers a test can script; it runs in its own thread."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, smtputf8: bool = False) -> None:
         self.port = port or free_port()
+        self.smtputf8 = smtputf8
         self.messages: list[Received] = []
         self.data_delay = 0.0  # seconds to hold each DATA reply: a slow server
         self._rcpt: deque[str] = deque()
@@ -63,7 +64,9 @@ class SmtpServer:
     def start(self) -> None:
         if self._controller is None:
             # A Controller cannot be started twice, so a restart makes a new one on the port.
-            self._controller = Controller(self, hostname=HOST, port=self.port)
+            self._controller = Controller(
+                self, hostname=HOST, port=self.port, enable_SMTPUTF8=self.smtputf8
+            )
             self._controller.start()
 
     def stop(self) -> None:

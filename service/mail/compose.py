@@ -19,13 +19,13 @@ import secrets
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.headerregistry import Address
 from email.utils import format_datetime, make_msgid, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from email_validator import EmailNotValidError, validate_email
 from jinja2 import (
     Environment,
     FileSystemLoader,
@@ -99,12 +99,13 @@ def normalise_address(address: str) -> str:
         return address
     _refuse_line_breaks("recipient", address)
     try:
-        parsed = Address(addr_spec=address.strip())
-    except (ValueError, IndexError) as exc:
+        # email-validator, for the unusual ones: an international domain, or a local part
+        # beyond ASCII (RFC 6531), which the header parser refuses; whether such a one can
+        # be sent is the SMTP server's to say (service.mail.smtp).
+        valid = validate_email(address.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
         raise UnsafeHeader(f"{address!r} is not a single email address") from exc
-    if not parsed.username or not parsed.domain:
-        raise UnsafeHeader(f"{address!r} is not a single email address")
-    return parsed.addr_spec.lower()
+    return str(valid.normalized).lower()
 
 
 class Composer:

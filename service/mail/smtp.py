@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import idna
 from aiolimiter import AsyncLimiter
 from aiosmtplib import (
     SMTP,
@@ -126,15 +127,18 @@ class SmtpSender:
         fresh = not client.is_connected
         if fresh:
             await self._connect(client)
+        envelope, needs_utf8 = envelope_address(recipient)
         try:
-            errors, _ = await client.sendmail(sender, [recipient], message)
+            options = await _options(client, envelope, needs_utf8)
+            errors, _ = await client.sendmail(sender, [envelope], message, mail_options=options)
         except SMTPServerDisconnected:
             if fresh:
                 raise
             # The server closed a connection that sat idle. Nothing was accepted on it, so one
             # more try on a new connection cannot send the message twice.
             await self._connect(client)
-            errors, _ = await client.sendmail(sender, [recipient], message)
+            options = await _options(client, envelope, needs_utf8)
+            errors, _ = await client.sendmail(sender, [envelope], message, mail_options=options)
         return errors
 
     async def _connect(self, client: SMTP) -> None:
@@ -148,6 +152,34 @@ class SmtpSender:
             raise TemporaryFailure(
                 f"cannot connect to {self.config.hostname}:{self.config.port}: {exc}"
             ) from exc
+
+
+def envelope_address(address: str) -> tuple[str, bool]:
+    """The address as the envelope carries it, and whether it needs SMTPUTF8 (RFC 6531).
+
+    An international domain goes out in its IDNA (ASCII) form, which every server takes; a
+    local part beyond ASCII has no ASCII form, and only a server offering SMTPUTF8 takes it.
+    """
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = idna.encode(domain, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise PermanentFailure(f"the domain of {address!r} is not a valid name: {exc}") from exc
+    return f"{local}@{domain}", not local.isascii()
+
+
+async def _options(client: SMTP, envelope: str, needs_utf8: bool) -> list[str]:
+    if not needs_utf8:
+        return []
+    if client.last_ehlo_response is None:
+        await client.ehlo()
+    if not client.supports_extension("smtputf8"):
+        raise PermanentFailure(
+            f"{envelope!r} has letters beyond ASCII before the @, and the mail server does "
+            "not offer SMTPUTF8, which such an address needs"
+        )
+    return ["SMTPUTF8"]
 
 
 def _classified(exc: SMTPResponseException) -> Exception:
