@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.pages import render
-from handlers.subscriptions import limit, mail, subscription_out, wake_mail
+from handlers.subscriptions import limit, mail, subscription_out, wake_requests
 from service.briefs.queries import SINGULAR
 from service.errors import Invalid
 from service.keys import clock_key, readonly_key, sessions_key, tagging_key
@@ -86,12 +86,8 @@ async def subscribe(request: web.Request) -> web.Response:
         await limit(request, data.email)
         app = request.app
         async with app[sessions_key].begin() as session:
-            await service.request(
-                session,
-                data,
-                mail=mail(request),
-                taxonomy=app[tagging_key].taxonomy,
-                now=app[clock_key](),
+            await service.ask(
+                session, data, taxonomy=app[tagging_key].taxonomy, now=app[clock_key]()
             )
     except (ValidationError, Invalid) as exc:
         errors = _form_errors(exc)
@@ -103,7 +99,7 @@ async def subscribe(request: web.Request) -> web.Response:
             "chosen": chosen,
         }
         return render("subscriptions/subscribe.html", request, context, status=422)
-    wake_mail(request.app)
+    wake_requests(request.app)
     raise web.HTTPSeeOther("/subscribe/check-your-email")
 
 

@@ -15,6 +15,7 @@ from service.keys import (
     links_key,
     mail_worker_key,
     readonly_key,
+    requests_key,
     sessions_key,
     tagging_key,
 )
@@ -34,6 +35,13 @@ def mail(request: web.Request) -> emails.Mail:
 def wake_mail(app: web.Application) -> None:
     """Call after committing new mail rows: the sender starts at once instead of polling."""
     worker = app.get(mail_worker_key)
+    if worker is not None:
+        worker.wake()
+
+
+def wake_requests(app: web.Application) -> None:
+    """Call after committing a link request: it is handled at once instead of polling."""
+    worker = app.get(requests_key)
     if worker is not None:
         worker.wake()
 
@@ -60,14 +68,8 @@ async def subscribe(request: web.Request, body: SubscribeRequest) -> Accepted:
     await limit(request, body.email)
     app = request.app
     async with app[sessions_key].begin() as session:
-        await service.request(
-            session,
-            body,
-            mail=mail(request),
-            taxonomy=app[tagging_key].taxonomy,
-            now=app[clock_key](),
-        )
-    wake_mail(app)
+        await service.ask(session, body, taxonomy=app[tagging_key].taxonomy, now=app[clock_key]())
+    wake_requests(app)
     return Accepted()
 
 

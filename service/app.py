@@ -33,6 +33,7 @@ from service.keys import (
     links_key,
     mail_worker_key,
     readonly_key,
+    requests_key,
     sessions_key,
     settings_key,
     tagging_key,
@@ -41,6 +42,8 @@ from service.limits import Limiter
 from service.mail.compose import Composer
 from service.mail.senders import sender_from_settings
 from service.mail.worker import MailWorker
+from service.requests.handlers import link_handlers
+from service.requests.worker import RequestWorker
 from service.settings import Settings
 from service.tagging import Tagger
 from service.taxonomy import default_taxonomy
@@ -71,6 +74,7 @@ def create_app(
     app[composer_key] = Composer.from_settings(settings)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_mail(run_workers))
+    app.cleanup_ctx.append(_requests(run_workers))
     app.cleanup_ctx.append(_dispatcher(run_workers))
     app.cleanup_ctx.append(digest_schedule(run_workers))
     app.on_response_prepare.append(security_headers)
@@ -108,6 +112,22 @@ def _mail(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]
         yield
         await worker.stop()
         await sender.close()
+
+    return context
+
+
+def _requests(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Link requests (subscribe, staff sign-in), handled after they were answered."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        worker = RequestWorker(
+            app[sessions_key], app[clock_key], link_handlers(app), after=app[mail_worker_key].wake
+        )
+        app[requests_key] = worker
+        if run_workers:
+            worker.start()
+        yield
+        await worker.stop()
 
     return context
 

@@ -12,6 +12,7 @@ from service.feeds.cache import FeedCache
 from service.limits import Limiter
 from service.mail.compose import Composer
 from service.mail.worker import MailWorker
+from service.requests.worker import RequestWorker
 from service.settings import Settings
 from subscribers.links import Links
 
@@ -27,3 +28,4 @@ limiter_key = web.AppKey("limiter", Limiter)
 composer_key = web.AppKey("composer", Composer)
 mail_worker_key = web.AppKey("mail_worker", MailWorker)
 dispatcher_key = web.AppKey("dispatcher", Dispatcher)
+requests_key = web.AppKey("link_requests", RequestWorker)

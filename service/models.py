@@ -7,6 +7,7 @@ from service.db import Base
 from service.events.models import Event
 from service.mail.models import MailDelivery, MailMessage, MailSuppression
 from service.practitioners.models import PractitionerSession, PractitionerSignInLink
+from service.requests.models import LinkRequest
 from service.staff.models import StaffMember, StaffSession, StaffSignInLink
 from subscribers.models import Counter, Group, GroupMember, Subscriber, SubscriptionCode
 
@@ -16,3 +17,4 @@ __all__ += ["Counter", "Group", "GroupMember", "Subscriber", "SubscriptionCode"]
 __all__ += ["DigestRecipient", "DigestRun"]
 __all__ += ["BriefSearchDocument", "StaffSession", "StaffSignInLink"]
 __all__ += ["PractitionerSession", "PractitionerSignInLink"]
+__all__ += ["LinkRequest"]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.tags import check_codes
+from service.requests import worker as requests
 from service.taxonomy import FACETS, Facet, Taxonomy
 from subscribers import emails, masks
 from subscribers.models import Counter, Personal, Subscriber, SubscriptionCode
@@ -24,6 +25,7 @@ CONSENT_VERSION = "2026-11-26"
 LINK_EVERY = timedelta(minutes=10)
 ERASED = "subscribers_erased"
 SUBSCRIBER_IDS = "subscriber_ids"  # the last id given, on SQLite (see _new_id)
+SUBSCRIBE = "subscribe"  # the kind of link request (service.requests.handlers)
 
 
 async def by_email(session: AsyncSession, email: str) -> Subscriber | None:
@@ -81,6 +83,16 @@ async def _new_id(session: AsyncSession) -> int | None:
         session.add(counter)
     counter.value += 1
     return counter.value
+
+
+async def ask(
+    session: AsyncSession, data: SubscribeRequest, *, taxonomy: Taxonomy, now: datetime
+) -> None:
+    """Check a request to subscribe and record it; ``request`` is its work, done afterwards
+    (service.requests), so that the answer costs the same for every address."""
+    check_codes(taxonomy, {facet: getattr(data, facet) for facet in FACETS})
+    payload = data.model_dump(mode="json", exclude={"email"})
+    await requests.ask(session, SUBSCRIBE, data.email.lower(), payload, now)
 
 
 async def request(

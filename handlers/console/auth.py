@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 
 from handlers.pages import render
-from handlers.subscriptions import limit, wake_mail
-from service.keys import clock_key, composer_key, sessions_key, settings_key
+from handlers.subscriptions import limit, wake_requests
+from service.keys import clock_key, sessions_key, settings_key
 from service.staff import sessions
 from service.staff.models import Role, StaffMember
 
@@ -83,14 +83,8 @@ async def ask_for_link(request: web.Request) -> web.Response:
     await limit(request, email)
     app = request.app
     async with app[sessions_key].begin() as session:
-        await sessions.request_link(
-            session,
-            email,
-            composer=app[composer_key],
-            base_url=app[settings_key].base_url,
-            now=app[clock_key](),
-        )
-    wake_mail(app)
+        await sessions.ask(session, email, app[clock_key]())
+    wake_requests(app)
     # The same page whether or not the address belongs to staff: it reveals nobody.
     raise web.HTTPSeeOther("/staff/sign-in/check-your-email")
 

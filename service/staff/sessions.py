@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.errors import DomainError
 from service.mail.compose import Composer
 from service.mail.service import Outgoing, enqueue
+from service.requests import worker as requests
 from service.staff.models import StaffMember, StaffSession, StaffSignInLink
 from service.staff.service import hash_token, normalise_email
 
@@ -24,6 +25,15 @@ IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=12)
 # Writing last_seen on every page costs a write lock on SQLite; a minute's slack is harmless.
 TOUCH_AFTER = timedelta(minutes=1)
+
+
+STAFF_SIGN_IN = "staff_sign_in"  # the kind of link request (service.requests.handlers)
+
+
+async def ask(session: AsyncSession, email: str, now: datetime) -> None:
+    """Record a request for a sign-in link; ``request_link`` is its work, done afterwards
+    (service.requests), so that the answer costs the same whether or not it is staff's."""
+    await requests.ask(session, STAFF_SIGN_IN, email.strip(), {}, now)
 
 
 class LinkProblem(DomainError):

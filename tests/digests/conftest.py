@@ -13,7 +13,7 @@ from digests.jobs import digests_of
 from digests.schedule import latest_scheduled
 from digests.service import Summary, run_digest
 from service.app import create_app
-from service.keys import dispatcher_key, mail_worker_key
+from service.keys import dispatcher_key, mail_worker_key, requests_key
 from service.settings import Settings
 from tests.briefs_data import brief_body
 from tests.conftest import Clock
@@ -32,7 +32,11 @@ async def quiet(
 
 async def drain(app: web.Application) -> None:
     """Dispatch every due event and send every due email, as the workers would."""
-    while await app[dispatcher_key].run_once() + await app[mail_worker_key].run_once():
+    while (
+        await app[requests_key].run_once()
+        + await app[dispatcher_key].run_once()
+        + await app[mail_worker_key].run_once()
+    ):
         pass
 
 

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from ipaddress import ip_network
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from service.app import create_app
 from service.settings import Settings
+from service.staff import service as staff_service
+from service.staff.models import Role
+from tests import factories
 from tests.conftest import Clock
+from tests.digests.conftest import drain
 from tests.smtp import SmtpServer
 from tests.subscribers.conftest import link, press_button
+
+SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -149,3 +159,50 @@ async def test_an_untrusted_peer_cannot_choose_its_address(
     ]
     assert answers == [202] * 5 + [429]
     assert (await client.get("/healthz")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/api/v1/subscriptions", None), ("/subscribe", "form"), ("/staff/sign-in", "form")],
+)
+async def test_the_answer_does_the_same_work_for_every_address(
+    aiohttp_client: Any, mail_settings: Settings, clock: Clock, sessions: Any, path: str, field: Any
+) -> None:
+    """A request for an address with a recent link answered in half the time of one for a
+    new address (p < 1e-7). Now the answer runs the very same statements for every address:
+    new, just sent a link, subscribed, or a member of staff; the rest happens afterwards."""
+    async with sessions.begin() as session:
+        await factories.person(session, "known@nhs.net", "weekly", since=SINCE)
+        await staff_service.create(session, email="staff@nhs.net", role=Role.publisher, now=SINCE)
+    # No background work while statements are counted: the workers are driven by hand.
+    web = await aiohttp_client(create_app(mail_settings, clock=clock, run_workers=False))
+    await web.post("/api/v1/subscriptions", json={"email": "recent@nhs.net"})
+    await drain(web.server.app)
+
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    async def answer(email: str) -> list[str]:
+        form = await web.get(path if field else "/subscribe")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', await form.text())
+        assert token
+        statements.clear()
+        event.listen(Engine, "before_cursor_execute", record)
+        try:
+            if field:
+                data = {"csrf_token": token.group(1), "email": email, "frequency": "weekly"}
+                response = await web.post(path, data=data, allow_redirects=False)
+                assert response.status == 303
+            else:
+                response = await web.post(path, json={"email": email})
+                assert response.status == 202
+        finally:
+            event.remove(Engine, "before_cursor_execute", record)
+        return list(statements)
+
+    seen = {email: await answer(email) for email in
+            ("new@nhs.net", "recent@nhs.net", "known@nhs.net", "staff@nhs.net")}  # fmt: skip
+    first = seen["new@nhs.net"]
+    assert first and all(s == first for s in seen.values()), seen

@@ -1,0 +1,1 @@
+"""Requests that must answer alike for every address, handled after the answer."""

@@ -1,0 +1,40 @@
+"""What each kind of link request does, once answered: the work that differs by address."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.keys import composer_key, links_key, settings_key, tagging_key
+from service.requests.worker import Handler
+from service.staff import sessions as staff_sessions
+from service.staff.sessions import STAFF_SIGN_IN
+from subscribers import emails
+from subscribers import service as subscribers
+from subscribers.schemas import SubscribeRequest
+from subscribers.service import SUBSCRIBE
+
+
+def link_handlers(app: web.Application) -> dict[str, Handler]:
+    mail = emails.Mail(composer=app[composer_key], links=app[links_key])
+    taxonomy = app[tagging_key].taxonomy
+    base_url = app[settings_key].base_url
+
+    async def subscribe(
+        session: AsyncSession, email: str, payload: Mapping[str, Any], when: datetime
+    ) -> None:
+        data = SubscribeRequest.model_validate({**payload, "email": email})
+        await subscribers.request(session, data, mail=mail, taxonomy=taxonomy, now=when)
+
+    async def staff_sign_in(
+        session: AsyncSession, email: str, payload: Mapping[str, Any], when: datetime
+    ) -> None:
+        await staff_sessions.request_link(
+            session, email, composer=mail.composer, base_url=base_url, now=when
+        )
+
+    return {SUBSCRIBE: subscribe, STAFF_SIGN_IN: staff_sign_in}
