@@ -5,7 +5,9 @@ practitioners, for a reader outside the practitioner domains). Each such digest 
 pending is cancelled and, in the same transaction, planned again for its run and person, as
 the run would plan it now, and queued under a key naming the event; a digest that held
 nothing else is only cancelled. One transaction, so that a crash leaves either both or
-neither. A digest being sent waits for its outcome (``Later``), as the notices do.
+neither. A message being sent waits for its outcome (``Later``), as the notices do; the
+pending alerts that carry the brief are cancelled here first, so that none goes out while
+the event waits.
 """
 
 from __future__ import annotations
@@ -22,10 +24,16 @@ from digests.models import DigestRun
 from digests.service import Digests, compose
 from digests.window import plan_run, run_of_key
 from service.events.models import Event
-from service.mail.carrying import cancel, carrying
+from service.mail.carrying import ANNOUNCING, cancel, carrying
 from service.mail.models import MailStatus
 from service.mail.service import enqueue_many
-from subscribers.notices import concerned, reason_of, taken_back, wait_for_sending
+from subscribers.notices import (
+    cancel_alerts,
+    concerned,
+    reason_of,
+    taken_back,
+    wait_for_sending,
+)
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -41,6 +49,7 @@ class Revisions:
             return
         domains = self.digests.settings.practitioner_domains
         async with sessions.begin() as session:
+            await cancel_alerts(session, event, domains)
             queued = await carrying(
                 session, event.brief_id, kinds=("digest",), statuses=(MailStatus.pending,)
             )
@@ -54,7 +63,7 @@ class Revisions:
             for (frequency, period_end), people in runs.items():
                 await self._rewrite(session, event, frequency, period_end, people)
         sent()
-        await wait_for_sending(sessions, event, kinds=("digest",), domains=domains)
+        await wait_for_sending(sessions, event, kinds=ANNOUNCING, domains=domains)
 
     async def _rewrite(
         self,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.briefs.models import Audience
@@ -30,7 +30,7 @@ from service.mail.service import Carried, Outgoing, enqueue_many
 from service.settings import Settings
 from subscribers.audience import in_domains
 from subscribers.links import Links
-from subscribers.models import Personal, Subscriber
+from subscribers.models import GroupMember, Personal, Subscriber
 
 Sessions = async_sessionmaker[AsyncSession]
 WITHDRAWN = "the brief was withdrawn first"
@@ -56,6 +56,16 @@ def concerned(event: Event, holders: Iterable[Holder], domains: Sequence[str]) -
 def reason_of(event: Event) -> str:
     """Why a queued message carrying the brief was cancelled, for its row."""
     return WITHDRAWN if event.type == EventType.withdrawn else NARROWED
+
+
+async def cancel_alerts(session: AsyncSession, event: Event, domains: Sequence[str]) -> None:
+    """Cancel the pending alerts that carry the brief, to those the event concerns."""
+    queued = await carrying(
+        session, event.brief_id, kinds=("alert",), statuses=(MailStatus.pending,)
+    )
+    await cancel(
+        session, [h.message_id for h in concerned(event, queued, domains)], reason_of(event)
+    )
 
 
 async def wait_for_sending(
@@ -84,12 +94,10 @@ class Notices:
         if not taken_back(event):
             return
         domains = self.settings.practitioner_domains
+        # Done first by digests.revise, before it waits; again here, for an alert put back
+        # in the queue by a failed attempt while the event waited.
         async with sessions.begin() as session:
-            queued = await carrying(
-                session, event.brief_id, kinds=("alert",), statuses=(MailStatus.pending,)
-            )
-            ids = [h.message_id for h in concerned(event, queued, domains)]
-            await cancel(session, ids, reason_of(event))
+            await cancel_alerts(session, event, domains)
         await wait_for_sending(sessions, event, kinds=ANNOUNCING, domains=domains)
         if event.type != EventType.withdrawn:
             return
@@ -108,7 +116,9 @@ class Notices:
             publication=publication,
         )
         last = latest(held)
-        people = await session.scalars(select(Subscriber).where(Subscriber.email.in_(list(last))))
+        people = await session.scalars(
+            select(Subscriber).where(Subscriber.email.in_(list(last)), *receiving())
+        )
         outgoing = [self._notice(event, person, last[person.email]) for person in people]
         await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
 
@@ -135,20 +145,33 @@ class Notices:
 async def told_of_withdrawal(
     session: AsyncSession, event: Event, *, audience: str, practitioner_domains: Sequence[str]
 ) -> list[Subscriber]:
-    """Who was told the brief had been withdrawn, may read it now, and still gets email."""
+    """Who was told (or is about to be) that the brief had been withdrawn, may read it now,
+    and still gets email."""
     told = await carrying(
-        session, event.brief_id, kinds=("withdrawal",), statuses=(MailStatus.sent,)
+        session,
+        event.brief_id,
+        kinds=("withdrawal",),
+        statuses=(MailStatus.pending, MailStatus.sending, MailStatus.sent),
     )
     if not told:
         return []
     people = await session.scalars(
         select(Subscriber)
-        .where(
-            Subscriber.email.in_({h.recipient for h in told}),
-            Subscriber.status != Personal.ended.value,
-            Subscriber.paused_at.is_(None),
-        )
+        .where(Subscriber.email.in_({h.recipient for h in told}), *receiving())
         .order_by(Subscriber.id)
     )
     restricted = audience != Audience.public
     return [p for p in people if not restricted or in_domains(p.domain, practitioner_domains)]
+
+
+def receiving() -> list[ColumnElement[bool]]:
+    """Conditions on a subscriber who still gets email: not paused, and either their own
+    subscription is active or they are a confirmed member of a group. Someone who ended
+    their emails hears nothing more, not even of a withdrawal."""
+    member = select(GroupMember.subscriber_id).where(
+        GroupMember.subscriber_id == Subscriber.id, GroupMember.confirmed_at.is_not(None)
+    )
+    return [
+        Subscriber.paused_at.is_(None),
+        or_(Subscriber.status == Personal.active.value, exists(member)),
+    ]

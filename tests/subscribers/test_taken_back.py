@@ -16,6 +16,8 @@ from sqlalchemy import select
 from service.events.models import Event
 from service.keys import dispatcher_key
 from service.mail.models import MailMessage
+from subscribers.models import Subscriber
+from subscribers.service import end
 from tests import factories
 from tests.briefs_data import brief_body
 from tests.conftest import Clock
@@ -254,3 +256,62 @@ async def test_read_it_online_in_a_restricted_alert_leads_to_sign_in_and_back(
     assert page.status == 403
     assert f"/practitioners/sign-in?next=/briefs/{brief}" in html.replace("%2F", "/")
     assert "Secret" not in html
+
+
+async def test_queued_alerts_are_cancelled_even_while_a_digest_is_being_sent(
+    quiet: TestClient, publisher: dict[str, str], clock: Clock, sessions: Any, smtp_server: Any
+) -> None:
+    """The digest handler waited for the digest in flight before the alerts were cancelled,
+    and the mail worker went on sending them meanwhile (found by review)."""
+    async with sessions.begin() as session:
+        await factories.person(session, "now@nhs.net", "immediate", since=SINCE)
+        await factories.person(session, "daily@nhs.net", "daily", since=SINCE)
+    app: Any = quiet.server.app
+    gone = await publish(quiet, publisher, clock, "2026-11-23 10:00", title="Withdrawn brief")
+    smtp_server.stop()
+    await digest(quiet, clock, "daily", "2026-11-24 07:30")  # alert and digest queued
+    async with sessions.begin() as session:
+        queued = await session.scalar(select(MailMessage).where(MailMessage.kind == "digest"))
+        assert queued is not None
+        queued.status, queued.leased_until = "sending", clock.now.replace(hour=9)
+    await ok(await quiet.post(f"/api/v1/briefs/{gone}/withdraw", headers=publisher))
+    await app[dispatcher_key].run_once()  # waits for the digest, having cancelled the alert
+    async with sessions() as session:
+        alert = await session.scalar(select(MailMessage).where(MailMessage.kind == "alert"))
+    assert alert is not None and alert.status == "cancelled"
+
+
+async def test_people_who_stopped_their_emails_are_not_told_and_pending_notices_count(
+    quiet: TestClient, publisher: dict[str, str], clock: Clock, sessions: Any, smtp_server: Any
+) -> None:
+    """Found by review: someone who had ended their subscription still got "Withdrawn" and
+    "Published again"; someone whose withdrawal notice was still queued got a plain alert."""
+    async with sessions.begin() as session:
+        await factories.person(session, "stays@nhs.net", "immediate", since=SINCE)
+        await factories.person(session, "leaves@nhs.net", "immediate", since=SINCE)
+    app: Any = quiet.server.app
+    brief = await publish(quiet, publisher, clock, "2026-11-23 10:00", title="Twice")
+    await drain(app)
+    async with sessions.begin() as session:
+        leaving = await session.scalar(
+            select(Subscriber).where(Subscriber.email == "leaves@nhs.net")
+        )
+        assert leaving is not None
+        end(leaving, clock.now)
+    url = f"/api/v1/briefs/{brief}"
+    smtp_server.stop()  # the withdrawal notice waits in the queue
+    await ok(await quiet.post(f"{url}/withdraw", headers=publisher))
+    await ok(await quiet.post(f"{url}/restore", headers=publisher))
+    await ok(await quiet.post(f"{url}/publish", headers=publisher))
+    await drain(app)
+    smtp_server.start()
+    clock.advance(hours=1)
+    await drain(app)
+    assert [m.parsed()["Subject"] for m in to(smtp_server, "leaves@nhs.net")] == [
+        "New learning brief: Twice"
+    ]
+    assert [m.parsed()["Subject"] for m in to(smtp_server, "stays@nhs.net")] == [
+        "New learning brief: Twice",
+        "Withdrawn: Twice",
+        "Published again: Twice",
+    ]
