@@ -20,7 +20,7 @@ from handlers.console.reach import sent_counts
 from handlers.site import labels
 from service.briefs import service as briefs
 from service.briefs.models import Brief, Status
-from service.briefs.schemas import BriefCreate, BriefUpdate
+from service.briefs.schemas import BriefCreate, BriefUpdate, LifecycleRequest, WithdrawRequest
 from service.errors import Invalid
 from service.keys import clock_key, dispatcher_key, readonly_key, sessions_key, tagging_key
 
@@ -213,7 +213,8 @@ def _lifecycle_page(name: str) -> None:
     async def confirm(request: web.Request) -> web.Response:
         async with request.app[readonly_key]() as session:
             brief = await briefs.get(session, _id(request))
-        context = {"brief": brief, "name": name, "warning": False, **spec}
+        context = {"brief": brief, "name": name, "warning": False, **spec,
+                   "errors": {}, "given": {}}  # fmt: skip
         return page("console/lifecycle.html", request, context)
 
     @routes.post(f"/staff/briefs/{ID}/{name}")
@@ -221,21 +222,32 @@ def _lifecycle_page(name: str) -> None:
     async def move(request: web.Request) -> web.Response:
         app = request.app
         form = await request.post()
-        note = str(form.get("note", "")).strip() or None
-        extra = {}
-        if name == "withdraw":
-            extra["reason"] = str(form.get("reason", "")).strip()[:1000] or None
+        fields = {key: str(form.get(key, "")).strip() or None for key in ("note", "reason")}
+        if name != "withdraw":
+            del fields["reason"]
+        model = WithdrawRequest if name == "withdraw" else LifecycleRequest
+        try:
+            given = model.model_validate(fields).model_dump()
+        except ValidationError as exc:
+            # The same rules as the API: no control characters, bounded lengths.
+            async with app[readonly_key]() as session:
+                brief = await briefs.get(session, _id(request))
+            errors = {str(e["loc"][0]): _sentence(e["msg"]) for e in exc.errors() if e["loc"]}
+            context = {"brief": brief, "name": name, "warning": False, **spec,
+                       "errors": errors, "error_summary": errors, "given": fields}  # fmt: skip
+            return page("console/lifecycle.html", request, context, status=422)
         async with app[sessions_key].begin() as session:
             brief = await spec["move"](
-                session,
-                _id(request),
-                staff=request[staff_key],
-                now=app[clock_key](),
-                note=note,
-                **extra,
+                session, _id(request), staff=request[staff_key], now=app[clock_key](), **given
             )
         app[dispatcher_key].wake()
         return see_other(f"/staff/briefs/{brief.id}?done={spec['done']}")
+
+
+def _sentence(message: str) -> str:
+    """A pydantic message as a sentence for the form: "Value error, must not…" -> "Must not…"."""
+    text = message.removeprefix("Value error, ")
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 for _name in MOVES:

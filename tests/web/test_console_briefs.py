@@ -95,9 +95,18 @@ async def test_a_brief_from_draft_to_withdrawn(
     page = await (await web.get(f"/briefs/{brief_id}")).text()
     assert "New findings." in page and "Updated. Added the coroner&#39;s findings." in page
 
-    # Withdraw and restore.
-    assert (await form_post(web, f"/staff/briefs/{brief_id}/withdraw", {})).status == 303
-    assert (await web.get(f"/briefs/{brief_id}")).status == 410
+    # Withdraw, with the form's checks (found by review: the console let control characters
+    # through, which PostgreSQL answered with a 500), then restore.
+    withdraw = f"/staff/briefs/{brief_id}/withdraw"
+    refused = await form_post(web, withdraw, {"reason": "Bad\x1b[31m", "note": "fine"})
+    assert refused.status == 422
+    assert "Must not contain control characters." in await refused.text()
+    given = {"reason": "Superseded by the 2026 review.", "note": "Legal asked us"}
+    assert (await form_post(web, withdraw, given)).status == 303
+    gone = await web.get(f"/briefs/{brief_id}")
+    assert gone.status == 410
+    page = await gone.text()
+    assert "Superseded by the 2026 review." in page and "Legal asked us" not in page
     assert (await form_post(web, f"/staff/briefs/{brief_id}/restore", {})).status == 303
 
     detail = await (await web.get(f"/staff/briefs/{brief_id}")).text()
