@@ -127,6 +127,7 @@ class Notices:
         may_read = public or in_domains(person.domain, self.settings.practitioner_domains)
         context = {
             "title": holder.title,
+            "sent_on": holder.sent_at or event.occurred_at,
             "reason": event.payload.get("reason") if may_read else None,
             "withdrawn_on": event.occurred_at,
             "manage_url": self.links.manage(person),

@@ -122,3 +122,62 @@ def test_mail_bodies_are_compressed_with_lz4_on_postgresql(database_url: str) ->
         return str(found)
 
     assert asyncio.run(go()) == "l"
+
+
+def test_0008_names_only_what_each_delivery_showed(scratch_url: str) -> None:
+    """Found by review: 0008 gave every old delivery its brief's current title, which for a
+    brief narrowed since is a restricted title that notices would then name to outsiders."""
+    brief = "5f0c6f5c-6a0b-4f4e-8a55-3d1f1e0c9a01"
+
+    async def go() -> list[tuple[str, str]]:
+        await upgrade(scratch_url, "0007")
+        engine = db.create_engine(scratch_url)
+        brief_id = brief if scratch_url.startswith("postgresql") else brief.replace("-", "")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO staff_members (id, email, role, token_hash, created_at) "
+                    "VALUES (1, 's@nhs.net', 'publisher', 'x', CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO briefs (id, title, summary, summary_html, learning_points, "
+                    "source_review, source_board, audience, status, revision, created_at, "
+                    "updated_at, published_at, created_by, publisher_facets) VALUES (:id, "
+                    "'Operation Nightjar', 's', 's', '[]', 'r', 'b', 'practitioners', "
+                    "'published', 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, "
+                    "1, '[]')"
+                ),
+                {"id": brief_id},
+            )
+            for n, (kind, subject) in enumerate(
+                [("alert", "New learning brief: Public title"), ("digest", "Daily digest")],
+                start=1,
+            ):
+                await connection.execute(
+                    text(
+                        "INSERT INTO mail_messages (id, idempotency_key, kind, recipient, "
+                        "subject, status, attempts, next_attempt_at, created_at) VALUES (:n, "
+                        ":key, :kind, 'a@gmail.com', :subject, 'sent', 1, CURRENT_TIMESTAMP, "
+                        "CURRENT_TIMESTAMP)"
+                    ),
+                    {"n": n, "key": f"k{n}", "kind": kind, "subject": subject},
+                )
+                await connection.execute(
+                    text("INSERT INTO mail_deliveries VALUES (:n, :brief, 1)"),
+                    {"n": n, "brief": brief_id},
+                )
+        await upgrade(scratch_url)
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT m.kind, d.title FROM mail_deliveries d "
+                    "JOIN mail_messages m ON m.id = d.message_id ORDER BY m.id"
+                )
+            )
+            found = [(kind, title) for kind, title in rows]
+        await engine.dispose()
+        return found
+
+    assert asyncio.run(go()) == [("alert", "Public title"), ("digest", "")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +33,8 @@ class Holder:
     status: str
     publication: int
     revision: int
-    title: str
+    title: str  # empty for a few sent before titles were kept (migration 0008)
+    sent_at: datetime | None
 
 
 async def carrying(
@@ -54,6 +56,7 @@ async def carrying(
             MailDelivery.publication,
             MailDelivery.revision,
             MailDelivery.title,
+            MailMessage.sent_at,
         )
         .join(MailDelivery, MailDelivery.message_id == MailMessage.id)
         .where(

@@ -273,3 +273,20 @@ async def test_queued_alerts_share_renderings_but_not_links_or_reasons(
         assert f"pause or unsubscribe: {manage}\n" in message["text"]
         assert f"Why you got this: {why[0]}." in message["text"]
         assert f"Why you got this: {escape(why[0])}." in message["html"]
+
+
+def test_a_withdrawal_notice_without_a_recorded_title_names_the_date(composer: Composer) -> None:
+    """Deliveries from before 0008 kept no title for digests: the notice then says when the
+    brief was sent, never the brief's current (perhaps restricted) title."""
+    context = {
+        "title": "",
+        "sent_on": datetime(2026, 11, 2, 7, 30, tzinfo=UTC),
+        "withdrawn_on": datetime(2026, 12, 4, 9, 0, tzinfo=UTC),
+        "reason": None,
+        "manage_url": "https://learnhub.example/subscriptions/manage/x",
+    }
+    composed = composer.compose("withdrawal", "a@gmail.com", context, now=NOW)
+    assert composed.subject == "Withdrawn: a learning brief we sent you"
+    message = message_from_bytes(composed.message, policy=policy.default)
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "We sent you a learning brief on 2 November 2026. On 4 December 2026" in text

@@ -4,8 +4,8 @@ Practitioners' sign-in links and sessions; whether an event concerns the public 
 feeds date themselves from those only); a brief's publication count (a publication after
 a withdrawal is news again) and the public reason of its withdrawal; and, on each delivery,
 the publication and the title the message carried, so that a later notice names what the
-person was sent. Existing deliveries take their brief's current title, the best record
-there is of what was sent before this migration.
+person was sent. Existing alerts' deliveries take the title from their subject; other
+deliveries stay without one (the brief's current title may be restricted since).
 
 Revision ID: 0008
 Revises: 0007
@@ -76,11 +76,20 @@ def upgrade() -> None:
         "UPDATE events SET public = false WHERE brief_id IN "
         "(SELECT id FROM briefs WHERE audience = 'practitioners')"
     )
-    op.execute(
-        "UPDATE mail_deliveries SET title = "
-        "(SELECT title FROM briefs WHERE briefs.id = mail_deliveries.brief_id) "
-        "WHERE brief_id IN (SELECT id FROM briefs)"
-    )
+    # An alert's subject names the title it was sent with; a digest's does not, and the
+    # brief's current title may be one its reader must never see (a narrowed brief): those
+    # stay empty, and a notice names the date they were sent instead.
+    for prefix in ("New learning brief: ", "Updated learning brief: "):
+        op.execute(
+            sa.text(
+                "UPDATE mail_deliveries SET title = "
+                "(SELECT substr(m.subject, :start) FROM mail_messages m "
+                " WHERE m.id = mail_deliveries.message_id AND m.kind = 'alert' "
+                " AND m.subject LIKE :pattern) "
+                "WHERE message_id IN (SELECT id FROM mail_messages WHERE kind = 'alert' "
+                " AND subject LIKE :pattern)"
+            ).bindparams(start=len(prefix) + 1, pattern=prefix + "%")
+        )
 
 
 def downgrade() -> None:
