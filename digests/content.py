@@ -69,6 +69,7 @@ class Card:
     revision: int
     publication: int
     title: str
+    audience: str
     notified_at: datetime
     published_at: datetime | None
     url: str
@@ -89,6 +90,7 @@ class Card:
             revision=brief.revision,
             publication=brief.publication,
             title=brief.title,
+            audience=brief.audience,
             notified_at=brief.notified_at,
             published_at=brief.published_at,
             url=f"{base_url}/briefs/{brief.id}",

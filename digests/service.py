@@ -11,6 +11,7 @@ reasons share a draft (Drafts), and only their links, with their tokens, are the
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from digests import content
 from digests.models import DigestRecipient, DigestRun, RunStatus
 from digests.window import Plan, plan_run
+from service.briefs.models import Brief, Status
 from service.db import dialect_insert, table_of
 from service.mail.compose import Composer
 from service.mail.service import (
@@ -39,6 +41,7 @@ from subscribers.alerts import chosen_filters
 from subscribers.links import Links
 
 BATCH = 250
+REPLANS = 3  # times a run plans again when briefs change under it, before it gives up
 Progress = Callable[[int, int], None]  # (people just done, people in the run)
 
 
@@ -106,28 +109,20 @@ async def run_digest(
         run = await open_run(session, frequency, period_end, now)
     if run.status == RunStatus.done:
         return Summary(frequency, period_end, 0, 0, already_done=True)
-    async with (digests.reads or digests.sessions)() as session:
-        plan = await plan_run(session, run, digests.taxonomy, digests.settings)
-    people = sorted(plan.people)
     drafts = Drafts()
-    queued = 0
-
-    async def planned() -> AsyncGenerator[tuple[int, Batch], None]:
-        for number, start in enumerate(range(0, len(people), BATCH), start=1):
-            ids = people[start : start + BATCH]
-            yield number, await _prepare(digests, run, plan, drafts, ids, now)
-
-    async def write(numbered: tuple[int, Batch]) -> None:
-        nonlocal queued
-        number, batch = numbered
-        queued += await _write(digests, batch)
-        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8…
-            await _refresh_statistics(digests)
-        if progress:
-            progress(batch.people, len(people))
-
-    # Each batch is planned and rendered on the read side while the one before is written.
-    await overlapped(planned(), write)
+    queued = [0]  # what the attempts queued, each adding as it writes
+    for attempt in range(REPLANS + 1):
+        async with (digests.reads or digests.sessions)() as session:
+            plan = await plan_run(session, run, digests.taxonomy, digests.settings)
+        try:
+            await _queue(digests, run, plan, drafts, now, progress, queued)
+            break
+        except StalePlan:
+            # A brief was withdrawn (or narrowed) while the run was under way: what is
+            # written stands (the withdrawal takes it back), the rest is planned again.
+            if attempt == REPLANS:
+                raise
+            drafts = Drafts()
     async with digests.sessions.begin() as session:
         await session.execute(
             update(DigestRun)
@@ -138,7 +133,36 @@ async def run_digest(
                 sent=select(func.count()).where(DigestRecipient.run_id == run.id).scalar_subquery(),
             )
         )
-    return Summary(frequency, period_end, len(people), queued, already_done=False)
+    return Summary(frequency, period_end, len(plan.people), queued[0], already_done=False)
+
+
+async def _queue(
+    digests: Digests,
+    run: DigestRun,
+    plan: Plan,
+    drafts: Drafts,
+    now: datetime,
+    progress: Progress | None,
+    queued: list[int],
+) -> None:
+    """Render and write the plan's digests, batch by batch, adding to ``queued``."""
+    people = sorted(plan.people)
+
+    async def planned() -> AsyncGenerator[tuple[int, Batch], None]:
+        for number, start in enumerate(range(0, len(people), BATCH), start=1):
+            ids = people[start : start + BATCH]
+            yield number, await _prepare(digests, run, plan, drafts, ids, now)
+
+    async def write(numbered: tuple[int, Batch]) -> None:
+        number, batch = numbered
+        queued[0] += await _write(digests, batch)
+        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8…
+            await _refresh_statistics(digests)
+        if progress:
+            progress(batch.people, len(people))
+
+    # Each batch is planned and rendered on the read side while the one before is written.
+    await overlapped(planned(), write)
 
 
 async def _refresh_statistics(digests: Digests) -> None:
@@ -162,6 +186,8 @@ class Batch:
     people: int
     rows: list[dict[str, Any]]  # digest_recipients rows
     emails: dict[int, Prepared]  # by person
+    # Each carried brief as the plan saw it: (publication, audience).
+    versions: dict[uuid.UUID, tuple[int, str]]
 
 
 async def _prepare(
@@ -193,7 +219,12 @@ async def _prepare(
     emails: dict[int, Prepared] = {
         person_id: by_key[o.key] for person_id, _, o in composed if o.key in by_key
     }
-    return Batch(len(ids), rows, emails)
+    versions = {
+        carried.brief_id: (carried.publication, plan.cards[carried.brief_id].audience)
+        for mail in outgoing
+        for carried in mail.briefs
+    }
+    return Batch(len(ids), rows, emails, versions)
 
 
 async def _write(digests: Digests, batch: Batch) -> int:
@@ -202,6 +233,7 @@ async def _write(digests: Digests, batch: Batch) -> int:
     if not batch.rows:
         return 0
     async with digests.sessions.begin() as session:
+        await _still_as_planned(session, batch)
         # Executed with the rows, not .values(rows): a statement compiled once, not per batch.
         table = table_of(DigestRecipient)
         insert = (
@@ -210,6 +242,32 @@ async def _write(digests: Digests, batch: Batch) -> int:
         mine = set(await session.scalars(insert, batch.rows))
         emails = [email for person, email in batch.emails.items() if person in mine]
         return await enqueue_prepared(session, emails)
+
+
+class StalePlan(Exception):  # not an error: a run that must plan again
+    """A brief in the batch was withdrawn, published again or narrowed since it was planned."""
+
+
+async def _still_as_planned(session: AsyncSession, batch: Batch) -> None:
+    """Raise StalePlan unless every brief the batch carries is as the plan saw it.
+
+    On PostgreSQL the rows are read FOR SHARE: a withdrawal (which locks its brief FOR
+    UPDATE) then commits either before this check, which sees it, or after this batch,
+    whose digests its handler then finds queued and takes back. SQLite has one writer.
+    """
+    rows = await session.execute(
+        select(Brief.id, Brief.status, Brief.publication, Brief.audience)
+        .where(Brief.id.in_(list(batch.versions)))
+        .with_for_update(read=True)
+    )
+    found = {
+        brief_id: (status, (publication, audience))
+        for brief_id, status, publication, audience in rows
+    }
+    for brief_id, version in batch.versions.items():
+        status, current = found.get(brief_id, (None, None))
+        if status != Status.published or current != version:
+            raise StalePlan(f"brief {brief_id} changed while the digest run was planned")
 
 
 async def compose(

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from digests import service as digest_service
 from service.events.models import Event
 from service.keys import dispatcher_key
 from service.mail.models import MailMessage
@@ -315,3 +317,37 @@ async def test_people_who_stopped_their_emails_are_not_told_and_pending_notices_
         "Withdrawn: Twice",
         "Published again: Twice",
     ]
+
+
+async def test_a_digest_run_that_overlaps_a_withdrawal_plans_again(
+    quiet: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: Any,
+    smtp_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Found by review: a run planned before a withdrawal wrote digests carrying the brief
+    after the withdrawal had been handled, and nobody was ever told."""
+    async with sessions.begin() as session:
+        await factories.person(session, "daily@nhs.net", "daily", since=SINCE)
+    app: Any = quiet.server.app
+    await publish(quiet, publisher, clock, "2026-11-23 10:00", title="Kept brief")
+    gone = await publish(quiet, publisher, clock, "2026-11-23 11:00", title="Withdrawn brief")
+    await drain(app)
+    original = digest_service._prepare
+    withdrawn: list[bool] = []
+
+    async def prepare_then_withdraw(*args: Any, **kwargs: Any) -> Any:
+        batch = await original(*args, **kwargs)
+        if not withdrawn:  # between planning and writing the first batch
+            withdrawn.append(True)
+            await ok(await quiet.post(f"/api/v1/briefs/{gone}/withdraw", headers=publisher))
+            await drain(app)
+        return batch
+
+    monkeypatch.setattr(digest_service, "_prepare", prepare_then_withdraw)
+    summary = await digest(quiet, clock, "daily", "2026-11-24 07:30")
+    assert withdrawn and summary.queued == 1
+    (sent,) = to(smtp_server, "daily@nhs.net")
+    assert "Kept brief" in text(sent) and "Withdrawn brief" not in text(sent)
