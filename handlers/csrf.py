@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers.inputs import read_form
 from service.keys import settings_key
 
 COOKIE = "lh_csrf"
@@ -41,7 +42,7 @@ def _cookie(request: web.Request) -> str:
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     if request.method == "POST" and not request.path.startswith(EXEMPT_PREFIXES):
-        form = await request.post()
+        form = await read_form(request)
         sent = str(form.get(FIELD, ""))
         if not request.cookies.get(COOKIE) or not hmac.compare_digest(sent, token(request)):
             raise web.HTTPForbidden(

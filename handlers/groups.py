@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.api import Api
+from handlers.inputs import path_id
 from handlers.subscriptions import mail, wake_mail
 from service.keys import clock_key, readonly_key, sessions_key, settings_key, tagging_key
 from service.staff.models import Role, StaffMember
@@ -49,7 +50,7 @@ def group_out(group: Group) -> GroupOut:
 
 
 def _id(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    return path_id(request, "group")
 
 
 @api.route(

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 import nh3
 from aiohttp import web
 
+from handlers.inputs import whole_number
 from handlers.pages import render
 from handlers.reader import practitioner
 from service.briefs import search
@@ -83,10 +84,7 @@ async def index(request: web.Request) -> web.Response:
     base_url = request.app[settings_key].base_url
     filters = read_filters(request.query, taxonomy)
     q = request.query.get("q", "").strip()[:200]
-    try:
-        number = max(int(request.query.get("page", "1")), 1)
-    except ValueError:
-        number = 1
+    number = whole_number(request.query.get("page", "1"), "page")
     audiences = audiences_for(practitioner(request) is not None)
     async with request.app[readonly_key]() as session:
         offset = (number - 1) * PAGE_SIZE

@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.inputs import read_form, whole_number
 from handlers.pages import render
 from handlers.subscriptions import limit, mail, subscription_out, wake_requests
 from service.briefs.queries import SINGULAR
@@ -219,7 +220,7 @@ async def manage(request: web.Request) -> web.Response:
         subscriber = await _holder(request, session, Purpose.manage)
         now = app[clock_key]()
         if action == "leave":
-            groups.leave(subscriber, int(str(form.get("group", "0")) or 0))
+            groups.leave(subscriber, whole_number(str(form.get("group", "")), "group"))
             done = "left"
         elif action == "unsubscribe":
             service.end(subscriber, now)
@@ -277,7 +278,7 @@ async def unsubscribe_page(request: web.Request) -> web.Response:
 
 @routes.post("/unsubscribe/{token}")
 async def unsubscribe(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)  # exempt from CSRF, so not read before
     async with request.app[sessions_key].begin() as session:
         service.end(await _holder(request, session, Purpose.unsubscribe), request.app[clock_key]())
     if form.get("List-Unsubscribe") == "One-Click":

@@ -14,6 +14,7 @@ from digests.jobs import schedule as digest_schedule
 from digests.revise import Revisions
 from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
+from handlers.inputs import refuse_nul
 from handlers.middleware import forwarded_client, security_headers, setup_metrics
 from handlers.pages import setup_pages
 from handlers.routes import setup_routes
@@ -60,7 +61,7 @@ def create_app(
     settings: Settings, *, clock: Clock = utcnow, run_workers: bool = True
 ) -> web.Application:
     """The application; ``run_workers=False`` leaves background work to the caller (tests)."""
-    middlewares: list[Middleware] = [error_middleware, csrf_middleware]
+    middlewares: list[Middleware] = [error_middleware, refuse_nul, csrf_middleware]
     if settings.trusted_proxies:
         middlewares.insert(0, forwarded_client(settings.trusted_proxies))
     app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)

@@ -6,10 +6,21 @@ from typing import Annotated, Literal
 import idna
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from service.schemas import Code, Line, Request, Response
+from service.schemas import (
+    AgencyCode,
+    BoroughCode,
+    Line,
+    Omittable,
+    Request,
+    Response,
+    ThemeCode,
+)
 
 FrequencyName = Literal["immediate", "daily", "weekly"]
-Codes = Annotated[list[Code], Field(default_factory=list, max_length=30)]
+Themes = Annotated[list[ThemeCode], Field(default_factory=list, max_length=30)]
+Agencies = Annotated[list[AgencyCode], Field(default_factory=list, max_length=30)]
+Boroughs = Annotated[list[BoroughCode], Field(default_factory=list, max_length=30)]
+Description = Annotated[str, StringConstraints(max_length=2000)]
 
 
 def _deliverable(address: str) -> str:
@@ -33,9 +44,9 @@ Address = Annotated[EmailStr, StringConstraints(max_length=320), AfterValidator(
 class SubscribeRequest(Request):
     email: Address
     frequency: FrequencyName = "weekly"
-    themes: Codes
-    agencies: Codes
-    boroughs: Codes
+    themes: Themes
+    agencies: Agencies
+    boroughs: Boroughs
 
 
 class Accepted(Response):
@@ -48,9 +59,9 @@ class Accepted(Response):
 
 class SubscriptionUpdate(Request):
     frequency: FrequencyName | None = None
-    themes: list[Code] | None = Field(default=None, max_length=30)
-    agencies: list[Code] | None = Field(default=None, max_length=30)
-    boroughs: list[Code] | None = Field(default=None, max_length=30)
+    themes: list[ThemeCode] | None = Field(default=None, max_length=30)
+    agencies: list[AgencyCode] | None = Field(default=None, max_length=30)
+    boroughs: list[BoroughCode] | None = Field(default=None, max_length=30)
     paused: bool | None = None
 
 
@@ -76,26 +87,29 @@ class SubscriptionOut(Response):
 
 class GroupCreate(Request):
     name: Line
-    description: Annotated[str, StringConstraints(max_length=2000)] = ""
-    borough: Code | None = None
-    agency: Code | None = None
-    themes: Codes
-    agencies: Codes
-    boroughs: Codes
+    description: Description = ""
+    borough: BoroughCode | None = None
+    agency: AgencyCode | None = None
+    themes: Themes
+    agencies: Agencies
+    boroughs: Boroughs
     frequency: FrequencyName = "weekly"
     practitioners_only: bool = False
 
 
 class GroupUpdate(Request):
-    name: Line | None = None
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    borough: Code | None = None
-    agency: Code | None = None
-    themes: list[Code] | None = Field(default=None, max_length=30)
-    agencies: list[Code] | None = Field(default=None, max_length=30)
-    boroughs: list[Code] | None = Field(default=None, max_length=30)
-    frequency: FrequencyName | None = None
-    practitioners_only: bool | None = None
+    """What is left out is kept; ``borough`` and ``agency`` are cleared by null, the other
+    fields can't be null (the columns are not nullable)."""
+
+    name: Omittable[Line] = None
+    description: Omittable[Description] = None
+    borough: BoroughCode | None = None
+    agency: AgencyCode | None = None
+    themes: Omittable[Annotated[list[ThemeCode], Field(max_length=30)]] = None
+    agencies: Omittable[Annotated[list[AgencyCode], Field(max_length=30)]] = None
+    boroughs: Omittable[Annotated[list[BoroughCode], Field(max_length=30)]] = None
+    frequency: Omittable[FrequencyName] = None
+    practitioners_only: Omittable[bool] = None
 
 
 class MemberAdd(Request):

@@ -119,7 +119,7 @@ class EditorForm:
             return None
         try:
             return dt.date(int(parts[2]), int(parts[1]), int(parts[0]))
-        except ValueError:
+        except (ValueError, OverflowError):  # a year past any calendar overflows
             return "invalid"
 
     def take_suggestions(self, suggestions: TagSuggestions) -> None:

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from handlers.console.auth import page, see_other, staff_only
+from handlers.inputs import path_id
 from handlers.subscriptions import mail, wake_mail
 from service.errors import Conflict, Invalid
 from service.keys import clock_key, readonly_key, sessions_key, settings_key, tagging_key
@@ -27,7 +28,7 @@ DONE = {
 
 
 def _id(request: web.Request) -> int:
-    return int(request.match_info["id"])
+    return path_id(request, "group")
 
 
 @routes.get("/staff/groups")

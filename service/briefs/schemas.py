@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, HttpUrl, model_validator
 
-from service.schemas import Code, Line, Request, Response, Text
+from service.schemas import AgencyCode, BoroughCode, Line, Request, Response, Text, ThemeCode
 
 Facet = Literal["themes", "agencies", "boroughs"]
 FACET_NAMES: tuple[Facet, ...] = ("themes", "agencies", "boroughs")
@@ -26,9 +26,9 @@ class BriefCreate(Request):
     learning_points: list[LearningPoint] = Field(min_length=1, max_length=30)
     source: Source
     audience: Literal["public", "practitioners"] = "public"
-    themes: list[Code] | None = Field(default=None, max_length=30)
-    agencies: list[Code] | None = Field(default=None, max_length=30)
-    boroughs: list[Code] | None = Field(default=None, max_length=30)
+    themes: list[ThemeCode] | None = Field(default=None, max_length=30)
+    agencies: list[AgencyCode] | None = Field(default=None, max_length=30)
+    boroughs: list[BoroughCode] | None = Field(default=None, max_length=30)
 
 
 class BriefUpdate(Request):
@@ -37,9 +37,9 @@ class BriefUpdate(Request):
     learning_points: list[LearningPoint] | None = Field(default=None, min_length=1, max_length=30)
     source: Source | None = None
     audience: Literal["public", "practitioners"] | None = None
-    themes: list[Code] | None = Field(default=None, max_length=30)
-    agencies: list[Code] | None = Field(default=None, max_length=30)
-    boroughs: list[Code] | None = Field(default=None, max_length=30)
+    themes: list[ThemeCode] | None = Field(default=None, max_length=30)
+    agencies: list[AgencyCode] | None = Field(default=None, max_length=30)
+    boroughs: list[BoroughCode] | None = Field(default=None, max_length=30)
     significant: bool = False
     change_note: Annotated[Text, Field(max_length=2_000)] | None = None
 
@@ -121,9 +121,9 @@ class BriefQuery(Request):
 
     model_config = ConfigDict(extra="forbid", strict=False)
 
-    theme: list[Code] = Field(default_factory=list, max_length=30)
-    agency: list[Code] = Field(default_factory=list, max_length=30)
-    borough: list[Code] = Field(default_factory=list, max_length=30)
+    theme: list[ThemeCode] = Field(default_factory=list, max_length=30)
+    agency: list[AgencyCode] = Field(default_factory=list, max_length=30)
+    borough: list[BoroughCode] = Field(default_factory=list, max_length=30)
     q: Annotated[str, Field(max_length=200)] | None = None
     cursor: Annotated[str, Field(max_length=200)] | None = None
     limit: int = Field(default=20, ge=1, le=100)
