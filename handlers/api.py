@@ -118,12 +118,24 @@ async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     raw = await request.read()  # aiohttp answers 413 past client_max_size (1 MiB)
     if not raw.strip():
         raw = b"{}"
+    elif not is_json(request.content_type):
+        raise ApiError(
+            415,
+            f"send the body as JSON, with Content-Type: application/json, "
+            f"not {request.content_type}",
+            details={"content_type": request.content_type},
+        )
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
         if any(error["type"] == "json_invalid" for error in exc.errors()):
             raise ApiError(400, "the request body is not valid JSON", code="bad_json") from None
         raise ApiError(422, "some fields are invalid", details=field_errors(exc)) from None
+
+
+def is_json(content_type: str) -> bool:
+    kind, _, subtype = content_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def parse_query(request: web.Request, model: type[BaseModel]) -> BaseModel:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from handlers.api import Endpoint
+from service.schemas import MAX_ID
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -56,11 +57,14 @@ def _operation(e: Endpoint, refs: dict[Any, Any]) -> dict[str, Any]:
         "operationId": e.view.__name__ if e.view.__name__ != "view" else _op_id(e),
         "tags": [e.tag],
         "parameters": _path_params(e.path) + _query_params(e.query),
-        "responses": {str(e.status): _response(e, refs), "default": _error()},
+        "responses": {str(e.status): _response(e, refs), **_errors(e), "default": _error()},
     }
     if e.body:
         schema = refs[(e.body, "validation")]
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        # An empty body is read as {}: it is required only if some field is.
+        required = bool(e.body.model_json_schema().get("required"))
+        content = {"application/json": {"schema": schema}}
+        op["requestBody"] = {"required": required, "content": content}
     if e.role:
         op["security"] = [{"staffToken": []}]
         op["description"] = f"Needs a staff token with the {e.role.value} role."
@@ -78,16 +82,40 @@ def _response(e: Endpoint, refs: dict[Any, Any]) -> dict[str, Any]:
     return {"description": "OK", "content": {"application/json": {"schema": schema}}}
 
 
-def _error() -> dict[str, Any]:
+def _error(description: str = "An error") -> dict[str, Any]:
     schema = {"$ref": "#/components/schemas/Error"}
-    return {"description": "An error", "content": {"application/json": {"schema": schema}}}
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(e: Endpoint) -> dict[str, Any]:
+    """The errors the route's declaration alone makes possible, each in the contract's shape."""
+    found: dict[str, str] = {}
+    if e.query:
+        found["400"] = "A query parameter is unknown or invalid"
+    if e.body:
+        found["400"] = "The body is not valid JSON"
+        found["415"] = "The body is not sent as application/json"
+        found["422"] = "A field is missing, unknown or invalid (details name each)"
+    if e.role:
+        found["401"] = "No staff token, or not a valid one"
+        found["403"] = f"The token's staff member is not {e.role.value}"
+    if "{" in e.path:
+        found["404"] = "Nothing at this address"
+    return {status: _error(text) for status, text in sorted(found.items())}
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
-    names = re.findall(r"{(\w+)(?::[^}]+)?}", path)
     return [
-        {"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(pattern)}
+        for name, pattern in re.findall(r"{(\w+)(?::([^}]+))?}", path)
     ]
+
+
+def _path_schema(pattern: str) -> dict[str, Any]:
+    # Numeric ids are read by handlers.inputs.path_id: 1 to the database's largest integer.
+    if pattern == r"\d+":
+        return {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    return {"type": "string", "minLength": 1}
 
 
 def _query_params(model: type[BaseModel] | None) -> list[dict[str, Any]]:

@@ -29,9 +29,36 @@ async def _count(sessions: Any) -> int:
 async def test_malformed_json_is_400(
     client: TestClient, publisher: dict[str, str], sessions: Any
 ) -> None:
-    response = await client.post("/api/v1/briefs", data=b'{"title": ', headers=publisher)
+    headers = {**publisher, "Content-Type": "application/json"}
+    response = await client.post("/api/v1/briefs", data=b'{"title": ', headers=headers)
     assert (await _error(response, 400))["code"] == "bad_json"
     assert await _count(sessions) == 0
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
+async def test_a_body_not_sent_as_json_is_415(
+    client: TestClient, publisher: dict[str, str], sessions: Any, content_type: str
+) -> None:
+    headers = {**publisher, "Content-Type": content_type}
+    body = json.dumps(brief_body()).encode()
+    response = await client.post("/api/v1/briefs", data=body, headers=headers)
+    error = await _error(response, 415)
+    assert error["code"] == "unsupported_media_type" and content_type in error["message"]
+    assert await _count(sessions) == 0
+
+
+async def test_json_by_another_name_and_empty_bodies_are_read(
+    client: TestClient, publisher: dict[str, str]
+) -> None:
+    headers = {**publisher, "Content-Type": "application/vnd.learnhub+json; charset=utf-8"}
+    body = json.dumps(brief_body()).encode()
+    created = await client.post("/api/v1/briefs", data=body, headers=headers)
+    assert created.status == 201, await created.text()
+    brief_id = (await created.json())["id"]
+    published = await client.post(f"/api/v1/briefs/{brief_id}/publish", headers=publisher)
+    assert published.status == 200, await published.text()
 
 
 async def test_unknown_fields_and_wrong_types_are_422_naming_each(
