@@ -2,16 +2,17 @@
 
 A withdrawal must not cost anyone the rest of their digest (nor must an audience narrowed to
 practitioners, for a reader outside the practitioner domains). Each such digest still
-pending is cancelled and, in the same transaction, planned again for its run and person, as
-the run would plan it now, and queued under a key naming the event; a digest that held
-nothing else is only cancelled. One transaction, so that a crash leaves either both or
-neither. A message being sent waits for its outcome (``Later``), as the notices do; the
+pending is cancelled and, in the same transaction, made again for its run and person from
+the briefs it carried (those still published and still theirs to receive), and queued
+under a key naming the event; a digest that held nothing else is only cancelled. One
+transaction, so that a crash leaves either both or neither. A message being sent waits for its outcome (``Later``), as the notices do; the
 pending alerts that carry the brief are cancelled here first, so that none goes out while
 the event waits.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from digests.service import Digests, compose
 from digests.window import plan_run, run_of_key
 from service.events.models import Event
 from service.mail.carrying import ANNOUNCING, cancel, carrying
-from service.mail.models import MailStatus
+from service.mail.models import MailDelivery, MailStatus
 from service.mail.service import enqueue_many
 from subscribers.notices import (
     cancel_alerts,
@@ -55,11 +56,11 @@ class Revisions:
             )
             queued = concerned(event, queued, domains)
             cancelled = await cancel(session, [h.message_id for h in queued], reason_of(event))
-            runs: dict[tuple[str, datetime], list[int]] = defaultdict(list)
+            runs: dict[tuple[str, datetime], dict[int, int]] = defaultdict(dict)
             for holder in queued:
                 if holder.message_id in cancelled:
                     frequency, period_end, person_id = run_of_key(holder.key)
-                    runs[frequency, period_end].append(person_id)
+                    runs[frequency, period_end][person_id] = holder.message_id
             for (frequency, period_end), people in runs.items():
                 await self._rewrite(session, event, frequency, period_end, people)
         sent()
@@ -71,8 +72,10 @@ class Revisions:
         event: Event,
         frequency: str,
         period_end: datetime,
-        people: list[int],
+        people: dict[int, int],
     ) -> None:
+        """Each person's digest again, from the briefs their cancelled one carried (by
+        ``people``: person -> message), less those taken back from them."""
         digests = self.digests
         run = await session.scalar(
             select(DigestRun).where(
@@ -81,8 +84,20 @@ class Revisions:
         )
         if run is None:
             return
-        plan = await plan_run(session, run, digests.taxonomy, digests.settings)
-        todo = sorted(p for p in set(people) if p in plan.people)
+        carried: dict[int, set[uuid.UUID]] = defaultdict(set)
+        rows = await session.execute(
+            select(MailDelivery.message_id, MailDelivery.brief_id).where(
+                MailDelivery.message_id.in_(list(people.values()))
+            )
+        )
+        for message_id, brief_id in rows:
+            carried[message_id].add(brief_id)
+        briefs = set().union(*carried.values()) if carried else set()
+        plan = await plan_run(session, run, digests.taxonomy, digests.settings, only=briefs)
+        for person, message_id in people.items():
+            theirs = carried[message_id]
+            plan.matched[person] = [c for c in plan.matched.get(person, []) if c.brief_id in theirs]
+        todo = sorted(p for p in people if p in plan.people)
         composed = await compose(digests, session, run, plan, todo, suffix=f":r{event.id}")
         outgoing = [mail for _, _, mail in composed]
         await enqueue_many(session, outgoing, composer=digests.composer, now=event.occurred_at)

@@ -11,7 +11,7 @@ not sent again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -107,14 +107,25 @@ def run_of_key(key: str) -> tuple[str, datetime, int]:
 
 
 async def plan_run(
-    session: AsyncSession, run: DigestRun, taxonomy: Taxonomy, settings: Settings
+    session: AsyncSession,
+    run: DigestRun,
+    taxonomy: Taxonomy,
+    settings: Settings,
+    *,
+    only: Collection[uuid.UUID] | None = None,
 ) -> Plan:
-    """Match every candidate brief once; people and their briefs come out of the matches."""
-    query = select(Brief).where(
-        Brief.status == Status.published.value, Brief.notified_at <= run.period_end
-    )
-    if run.period_start is not None:
-        query = query.where(Brief.notified_at > run.period_start)
+    """Match every candidate brief once; people and their briefs come out of the matches.
+
+    ``only``: these briefs (still published), whatever their dates: the briefs of digests
+    being rewritten, which were in the run when it was made (digests.revise).
+    """
+    query = select(Brief).where(Brief.status == Status.published.value)
+    if only is not None:
+        query = query.where(Brief.id.in_(list(only)))
+    else:
+        query = query.where(Brief.notified_at <= run.period_end)
+        if run.period_start is not None:
+            query = query.where(Brief.notified_at > run.period_start)
     plan = Plan(run, {b.id: b for b in await session.scalars(query)})
     plan.cards = {i: Card.of(b, taxonomy, settings.base_url) for i, b in plan.candidates.items()}
     for brief in plan.candidates.values():

@@ -351,3 +351,28 @@ async def test_a_digest_run_that_overlaps_a_withdrawal_plans_again(
     assert withdrawn and summary.queued == 1
     (sent,) = to(smtp_server, "daily@nhs.net")
     assert "Kept brief" in text(sent) and "Withdrawn brief" not in text(sent)
+
+
+async def test_a_rewritten_digest_keeps_a_brief_updated_after_its_cutoff(
+    quiet: TestClient, publisher: dict[str, str], clock: Clock, sessions: Any, smtp_server: Any
+) -> None:
+    """Found by review: the rewrite planned the run again, in which a brief updated since the
+    cutoff no longer fell; the digest was cancelled and Alpha came a day late as "updated"."""
+    async with sessions.begin() as session:
+        await factories.person(session, "daily@nhs.net", "daily", since=SINCE)
+    app: Any = quiet.server.app
+    alpha = await publish(quiet, publisher, clock, "2026-11-23 10:00", title="Alpha")
+    bravo = await publish(quiet, publisher, clock, "2026-11-23 11:00", title="Bravo")
+    await drain(app)
+    smtp_server.stop()
+    await digest(quiet, clock, "daily", "2026-11-24 07:30")
+    clock.advance(minutes=10)
+    update = {"summary": "New findings.", "significant": True, "change_note": "Findings"}
+    await ok(await quiet.patch(f"/api/v1/briefs/{alpha}", json=update, headers=publisher))
+    await ok(await quiet.post(f"/api/v1/briefs/{bravo}/withdraw", headers=publisher))
+    await drain(app)
+    smtp_server.start()
+    clock.advance(hours=1)
+    await drain(app)
+    (sent,) = to(smtp_server, "daily@nhs.net")
+    assert "Alpha" in text(sent) and "Bravo" not in text(sent)
