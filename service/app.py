@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from importlib.metadata import version
 
@@ -21,7 +22,7 @@ from handlers.routes import setup_routes
 from service import db
 from service.briefs.service import Tagging
 from service.clock import Clock, utcnow
-from service.events.dispatcher import Dispatcher, Registration
+from service.events.dispatcher import Dispatcher, Later, Registration
 from service.events.models import Event, EventType
 from service.feeds.cache import FeedCache
 from service.keys import (
@@ -51,7 +52,7 @@ from service.taxonomy import default_taxonomy
 from subscribers.alerts import Alerts
 from subscribers.fanout import Fanout
 from subscribers.links import Links
-from subscribers.notices import Notices
+from subscribers.notices import Notices, recheck_audience
 from subscribers.tokens import Tokens
 
 MAX_BODY = 1024 * 1024
@@ -109,12 +110,23 @@ def _mail(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]
         )
         app[mail_worker_key] = worker
         if run_workers:
+            await _take_back_for_new_domains(app)
             worker.start()
         yield
         await worker.stop()
         await sender.close()
 
     return context
+
+
+async def _take_back_for_new_domains(app: web.Application) -> None:
+    """Before any mail goes: restricted briefs queued to addresses that the practitioner
+    domains no longer cover are taken back (cancelled, digests rewritten without them)."""
+    sessions = app[sessions_key]
+    revisions = Revisions(digests_of(app))
+    for event in await recheck_audience(sessions, app[settings_key], app[clock_key]()):
+        with contextlib.suppress(Later):  # a send in flight: the dispatcher waits for it
+            await revisions.on_taken_back(sessions, event, lambda: None)
 
 
 def _requests(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:

@@ -14,18 +14,21 @@ where it is then cancelled; a success makes its reader one to tell.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.briefs.models import Audience
+from service.briefs.models import Audience, Brief, Status
+from service.events import service as events
 from service.events.dispatcher import Later
 from service.events.models import Event, EventType
 from service.mail.carrying import ANNOUNCING, Holder, cancel, carrying, latest
 from service.mail.compose import Composer
-from service.mail.models import MailStatus
+from service.mail.models import MailDelivery, MailMessage, MailStatus
 from service.mail.service import Carried, Outgoing, enqueue_many
 from service.settings import Settings
 from subscribers.audience import in_domains
@@ -33,6 +36,7 @@ from subscribers.links import Links
 from subscribers.models import GroupMember, Personal, Subscriber
 
 Sessions = async_sessionmaker[AsyncSession]
+log = logging.getLogger(__name__)
 WITHDRAWN = "the brief was withdrawn first"
 NARROWED = "the brief became practitioners-only first"
 
@@ -176,3 +180,44 @@ def receiving() -> list[ColumnElement[bool]]:
         Subscriber.paused_at.is_(None),
         or_(Subscriber.status == Personal.active.value, exists(member)),
     ]
+
+
+async def recheck_audience(sessions: Sessions, settings: Settings, now: datetime) -> list[Event]:
+    """Events taking back restricted briefs queued to addresses no longer in the practitioner
+    domains: one for each such brief, as for a narrowing, committed.
+
+    Run at start, before mail is sent: the domains are settings, and may have shrunk since
+    the mail was queued. The caller runs the take-back at once (service.app); the
+    dispatcher handles the events too, finding nothing left to do, or what had to wait.
+    """
+    domains = settings.practitioner_domains
+    async with sessions.begin() as session:
+        rows = await session.execute(
+            select(Brief, MailMessage.recipient)
+            .join(MailDelivery, MailDelivery.brief_id == Brief.id)
+            .join(MailMessage, MailMessage.id == MailDelivery.message_id)
+            .where(
+                Brief.status == Status.published.value,
+                Brief.audience == Audience.practitioners.value,
+                MailMessage.status.in_([MailStatus.pending.value, MailStatus.sending.value]),
+                MailMessage.kind.in_(ANNOUNCING),
+            )
+        )
+        briefs = {
+            brief.id: brief
+            for brief, recipient in rows
+            if not in_domains(domain_of(recipient), domains)
+        }
+        recorded = []
+        for brief in briefs.values():
+            payload = {"changes": [], "narrowed": True, "why": "practitioner domains changed"}
+            recorded.append(
+                await events.record(session, brief, EventType.edited, now=now, payload=payload)
+            )
+    if briefs:
+        log.warning(
+            "%d restricted briefs were queued to addresses no longer in the practitioner "
+            "domains: taking them back",
+            len(briefs),
+        )
+    return recorded

@@ -7,6 +7,7 @@ fix it names.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from digests import service as digest_service
+from service.app import create_app
 from service.events.models import Event
 from service.keys import dispatcher_key
 from service.mail.models import MailMessage
@@ -25,8 +27,9 @@ from tests.briefs_data import brief_body
 from tests.conftest import Clock
 from tests.digests.conftest import digest, drain, publish, quiet
 from tests.smtp import Received, SmtpServer
+from tests.subscribers.conftest import mail_settings
 
-__all__ = ["quiet"]
+__all__ = ["mail_settings", "quiet"]
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -376,3 +379,43 @@ async def test_a_rewritten_digest_keeps_a_brief_updated_after_its_cutoff(
     await drain(app)
     (sent,) = to(smtp_server, "daily@nhs.net")
     assert "Alpha" in text(sent) and "Bravo" not in text(sent)
+
+
+async def test_a_domain_removed_from_the_settings_takes_back_what_is_queued_to_it(
+    quiet: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: Any,
+    smtp_server: Any,
+    aiohttp_client: Any,
+    mail_settings: Any,
+) -> None:
+    """Found by review: a restricted alert queued to hv@nhs.net still went after nhs.net was
+    removed from LEARNHUB_PRACTITIONER_DOMAINS and the service restarted."""
+    async with sessions.begin() as session:
+        await factories.person(session, "hv@nhs.net", "immediate", since=SINCE)
+        await factories.person(session, "pc@merseyside.police.uk", "immediate", since=SINCE)
+    app: Any = quiet.server.app
+    smtp_server.stop()
+    await publish(
+        quiet,
+        publisher,
+        clock,
+        "2026-11-23 10:00",
+        title="Restricted Heron",
+        audience="practitioners",
+    )
+    await app[dispatcher_key].run_once()  # both alerts queued, none sent
+    narrower = mail_settings.model_copy(update={"practitioner_domains": ("merseyside.police.uk",)})
+    restarted = await aiohttp_client(create_app(narrower, clock=clock))  # workers run
+    smtp_server.start()
+    await smtp_server.received(1)
+    for _ in range(50):
+        async with sessions() as session:
+            statuses = {m.recipient: m.status for m in await session.scalars(select(MailMessage))}
+        if set(statuses.values()) <= {"cancelled", "sent"}:
+            break
+        await asyncio.sleep(0.1)
+    assert statuses == {"hv@nhs.net": "cancelled", "pc@merseyside.police.uk": "sent"}
+    assert [m.recipients for m in smtp_server.messages] == [("pc@merseyside.police.uk",)]
+    assert restarted.server.app is not None
