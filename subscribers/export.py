@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.mail.models import MailMessage
+from service.practitioners import sessions as practitioners
 from subscribers.links import Links
 from subscribers.models import Subscriber
 from subscribers.schemas import MembershipOut, SubscriptionOut
@@ -71,4 +72,5 @@ async def everything(session: AsyncSession, subscriber: Subscriber, links: Links
             }
             for m in messages
         ],
+        "practitioner_sign_in": await practitioners.held_for(session, subscriber.email),
     }

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.tags import check_codes
+from service.practitioners import sessions as practitioners
 from service.requests import worker as requests
 from service.taxonomy import FACETS, Facet, Taxonomy
 from subscribers import emails, masks
@@ -190,6 +191,7 @@ def end(subscriber: Subscriber, now: datetime) -> None:
 async def erase(session: AsyncSession, subscriber: Subscriber) -> None:
     """Delete everything held about the person; only an anonymous count remains."""
     await emails.forget(session, subscriber.email)
+    await practitioners.forget(session, subscriber.email)
     await session.delete(subscriber)
     counter = await session.get(Counter, ERASED, with_for_update=True)
     if counter is None:

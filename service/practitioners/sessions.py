@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -184,4 +185,26 @@ async def end(session: AsyncSession, token: str) -> None:
     """Sign out: the session's row goes, so the cookie opens nothing any more."""
     await session.execute(
         delete(PractitionerSession).where(PractitionerSession.token_hash == hash_token(token))
+    )
+
+
+async def held_for(session: AsyncSession, email: str) -> dict[str, list[dict[str, Any]]]:
+    """What is held about an address's sign-ins, for its owner's export (no tokens)."""
+    sessions = await session.scalars(
+        select(PractitionerSession).where(PractitionerSession.email == email)
+    )
+    links = await session.scalars(
+        select(PractitionerSignInLink).where(PractitionerSignInLink.email == email)
+    )
+    return {
+        "sessions": [{"opened_at": s.created_at, "last_seen_at": s.last_seen_at} for s in sessions],
+        "links": [{"sent_at": link.created_at, "used_at": link.used_at} for link in links],
+    }
+
+
+async def forget(session: AsyncSession, email: str) -> None:
+    """Erase an address's sign-in links and sessions (its owner asked to be forgotten)."""
+    await session.execute(delete(PractitionerSession).where(PractitionerSession.email == email))
+    await session.execute(
+        delete(PractitionerSignInLink).where(PractitionerSignInLink.email == email)
     )

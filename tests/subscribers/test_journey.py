@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from service.mail.models import MailMessage
+from service.practitioners.models import PractitionerSession
 from subscribers.models import Counter, Subscriber
 from tests.briefs_data import brief_body
 from tests.smtp import SmtpServer
 from tests.subscribers.conftest import link, press_button
+from tests.web.helpers import practitioner_cookie
 
 SUBSCRIBE = {
     "email": " Health.Visitor@NHS.net ",
@@ -61,12 +64,15 @@ async def test_subscribe_confirm_alert_export_unsubscribe_erase(
     assert "Discuss safer sleep at every contact" in html
     assert "Why you got this: you follow Safer sleep, Sefton." in html
 
+    # Signed in to read restricted learning too: that is held about the address as well.
+    await practitioner_cookie(sessions, "health.visitor@nhs.net", datetime.now(UTC))
     exported = await web.get(f"/api/v1/subscriptions/{token}/export")
     assert exported.headers["Content-Disposition"].startswith("attachment")
     data = json.loads(await exported.text())
     assert data["email"] == "health.visitor@nhs.net"
     assert [e["kind"] for e in data["emails"]] == ["confirm", "alert"]
     assert data["consent"]["version"]
+    assert len(data["practitioner_sign_in"]["sessions"]) == 1
 
     unsubscribe = alert["List-Unsubscribe"].strip("<>").removeprefix("http://127.0.0.1:8080")
     one_click = await web.post(unsubscribe, data={"List-Unsubscribe": "One-Click"})
@@ -78,6 +84,7 @@ async def test_subscribe_confirm_alert_export_unsubscribe_erase(
     assert gone.status == 404 and "This link no longer works" in await gone.text()
     async with sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Subscriber)) == 0
+        assert await session.scalar(select(func.count()).select_from(PractitionerSession)) == 0
         left = {(m.recipient, m.status) for m in await session.scalars(select(MailMessage))}
         assert all(recipient == "erased@learnhub.invalid" for recipient, _ in left)
         assert all(status in ("sent", "failed") for _, status in left)  # nothing left to send
