@@ -39,7 +39,10 @@ def sign_in_url(request: web.Request) -> str | None:
     path = request.path
     if path.startswith("/staff"):
         return None
-    if request.method != "GET" or path == "/" or path.startswith("/practitioners/"):
+    # Pages behind emailed links carry a token in their path: it must not travel into a
+    # sign-in link's stored next path (nor the Referer of the page that follows).
+    private = path.startswith(("/practitioners/", "/subscriptions/", "/unsubscribe/"))
+    if request.method != "GET" or path == "/" or private:
         return "/practitioners/sign-in"
     return "/practitioners/sign-in?" + urlencode({"next": request.path_qs})
 

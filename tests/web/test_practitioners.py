@@ -258,3 +258,15 @@ def test_local_paths() -> None:
     for foreign in [None, "", "briefs", "//x", "/\\x", "/a\\b", "http://x", "/a b", "/a\nb"]:
         assert local_path(foreign) == "/"
     assert local_path("/" + "a" * 600) == "/"
+
+
+async def test_pages_behind_emailed_links_never_put_their_token_in_the_sign_in_link(
+    client: TestClient,
+) -> None:
+    """Found by review: on /subscriptions/manage/{token} the masthead's sign-in link carried
+    the page's path, token and all, into next, and so into the stored sign-in link."""
+    token = "WzEsMSwibSIsbnVsbF0.awQAkA.J8fbRtSXGm1dw__xfe0qXKPYGZA"  # noqa: S105  # a shape
+    for path in (f"/subscriptions/manage/{token}", f"/unsubscribe/{token}"):
+        html = await (await client.get(path, headers=HTML)).text()
+        assert token[:20] not in html.replace(path, ""), path
+        assert 'href="/practitioners/sign-in"' in html
