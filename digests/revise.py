@@ -5,9 +5,9 @@ practitioners, for a reader outside the practitioner domains). Each such digest 
 pending is cancelled and, in the same transaction, made again for its run and person from
 the briefs it carried (those still published and still theirs to receive), and queued
 under a key naming the event; a digest that held nothing else is only cancelled. One
-transaction, so that a crash leaves either both or neither. A message being sent waits for its outcome (``Later``), as the notices do; the
-pending alerts that carry the brief are cancelled here first, so that none goes out while
-the event waits.
+transaction, so that a crash leaves either both or neither. The pending alerts that carry
+the brief are cancelled here first; then a message being sent is waited for (``Later``),
+as the notices do, so that none goes out while the event waits.
 """
 
 from __future__ import annotations
