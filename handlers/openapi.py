@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from handlers.api import Endpoint
@@ -61,8 +61,12 @@ def _operation(e: Endpoint, refs: dict[Any, Any]) -> dict[str, Any]:
     }
     if e.body:
         schema = refs[(e.body, "validation")]
-        # An empty body is read as {}: it is required only if some field is.
-        required = bool(e.body.model_json_schema().get("required"))
+        # An empty body is read as {}: it is required only if {} is refused.
+        try:
+            e.body.model_validate({})
+            required = False
+        except ValidationError:
+            required = True
         content = {"application/json": {"schema": schema}}
         op["requestBody"] = {"required": required, "content": content}
     if e.role:

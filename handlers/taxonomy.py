@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from handlers.api import Api
 from service.briefs.schemas import LearningPoint
 from service.keys import tagging_key
-from service.schemas import Request, Response
+from service.schemas import NoNul, Request, Response
 from service.staff.models import Role, StaffMember
 from service.tagging import TagSuggestions, brief_text
 from service.taxonomy import FACETS
@@ -33,12 +33,31 @@ class TaxonomyOut(Response):
     boroughs: list[TermOut]
 
 
+def _given(name: str, kind: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"type": kind}}}
+
+
 class SuggestRequest(Request):
     """Either ``text``, or a brief's fields (title, summary, learning points)."""
 
-    text: Annotated[str, Field(max_length=200_000)] | None = None
-    title: Annotated[str, Field(max_length=300)] | None = None
-    summary: Annotated[str, Field(max_length=200_000)] | None = None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                _given("text", "string"),
+                {
+                    "anyOf": [
+                        _given("title", "string"),
+                        _given("summary", "string"),
+                        _given("learning_points", "array"),
+                    ]
+                },
+            ]
+        }
+    )
+
+    text: Annotated[str, Field(max_length=200_000), NoNul] | None = None
+    title: Annotated[str, Field(max_length=300), NoNul] | None = None
+    summary: Annotated[str, Field(max_length=200_000), NoNul] | None = None
     learning_points: list[LearningPoint] | None = None
 
     @model_validator(mode="after")

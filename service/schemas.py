@@ -74,19 +74,20 @@ Text = Annotated[
     AfterValidator(_no_control),
 ]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# Any text but NUL (see Request), said in the schema: Annotated[str, ..., NoNul].
+NoNul = Field(json_schema_extra={"pattern": r"^[^\x00]*$"})
 
 
-def _code_of(facet: Facet) -> Any:
-    """A code of one facet. The services check codes against the taxonomy themselves (their
-    422 lists the valid ones); the JSON schema names them as an enum."""
+def _codes_of(facet: Facet) -> Any:
+    """The codes of a facet as the schema's enum. The services check codes against the
+    taxonomy themselves (their 422 lists the valid ones)."""
     codes: list[JsonValue] = [term.code for term in default_taxonomy().terms(facet)]
-    return Annotated[str, StringConstraints(min_length=1, max_length=64),
-                     Field(json_schema_extra={"enum": codes})]  # fmt: skip
+    return Field(json_schema_extra={"enum": codes})
 
 
-ThemeCode = _code_of("themes")
-AgencyCode = _code_of("agencies")
-BoroughCode = _code_of("boroughs")
+ThemeCode = Annotated[str, StringConstraints(min_length=1, max_length=64), _codes_of("themes")]
+AgencyCode = Annotated[str, StringConstraints(min_length=1, max_length=64), _codes_of("agencies")]
+BoroughCode = Annotated[str, StringConstraints(min_length=1, max_length=64), _codes_of("boroughs")]
 
 
 def _not_null(value: Any) -> Any:

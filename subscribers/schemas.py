@@ -10,6 +10,7 @@ from service.schemas import (
     AgencyCode,
     BoroughCode,
     Line,
+    NoNul,
     Omittable,
     Request,
     Response,
@@ -20,7 +21,7 @@ FrequencyName = Literal["immediate", "daily", "weekly"]
 Themes = Annotated[list[ThemeCode], Field(default_factory=list, max_length=30)]
 Agencies = Annotated[list[AgencyCode], Field(default_factory=list, max_length=30)]
 Boroughs = Annotated[list[BoroughCode], Field(default_factory=list, max_length=30)]
-Description = Annotated[str, StringConstraints(max_length=2000)]
+Description = Annotated[str, StringConstraints(max_length=2000), NoNul]
 
 
 def _deliverable(address: str) -> str:

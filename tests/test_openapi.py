@@ -7,9 +7,14 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from jsonschema import Draft202012Validator
+from pydantic import BaseModel, ValidationError
 
+from handlers.taxonomy import SuggestRequest
+from service.briefs.schemas import BriefUpdate
 from service.schemas import LINE_PATTERN, MAX_ID, TEXT_PATTERN
 from service.taxonomy import FACETS, default_taxonomy
+from subscribers.schemas import GroupCreate, GroupUpdate
 
 
 @pytest.fixture
@@ -78,6 +83,7 @@ def test_bodies_are_required_when_a_field_is(document: dict[str, Any]) -> None:
     paths = document["paths"]
     assert paths["/api/v1/briefs"]["post"]["requestBody"]["required"] is True
     assert paths["/api/v1/briefs/{id}/publish"]["post"]["requestBody"]["required"] is False
+    assert paths["/api/v1/tagging/suggest"]["post"]["requestBody"]["required"] is True
 
 
 def test_every_operation_with_a_body_says_415_and_422(document: dict[str, Any]) -> None:
@@ -86,3 +92,32 @@ def test_every_operation_with_a_body_says_415_and_422(document: dict[str, Any]) 
             assert {"400", "415", "422"} <= set(op["responses"]), (method, path)
         if "security" in op:
             assert {"401", "403"} <= set(op["responses"]), (method, path)
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (SuggestRequest, {}),
+        (SuggestRequest, {"text": "neglect"}),
+        (SuggestRequest, {"title": "Baby T"}),
+        (SuggestRequest, {"text": "neglect", "summary": "Safer sleep"}),
+        (SuggestRequest, {"text": None, "learning_points": ["Ask"]}),
+        (SuggestRequest, {"text": None}),
+        (BriefUpdate, {}),
+        (BriefUpdate, {"significant": True}),
+        (BriefUpdate, {"significant": True, "change_note": "The date was wrong"}),
+        (BriefUpdate, {"significant": False, "title": "Baby T"}),
+        (GroupUpdate, {"name": None}),
+        (GroupUpdate, {"borough": None}),
+        (GroupCreate, {"name": "Sefton GPs", "description": "a\x00b"}),
+    ],
+)
+def test_the_schema_and_the_model_agree(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """Rules across fields, and the NUL no field takes, are stated in the schema too."""
+    stated = Draft202012Validator(model.model_json_schema()).is_valid(body)
+    try:
+        model.model_validate(body)
+        enforced = True
+    except ValidationError:
+        enforced = False
+    assert stated is enforced

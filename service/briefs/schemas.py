@@ -6,7 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, HttpUrl, model_validator
 
-from service.schemas import AgencyCode, BoroughCode, Line, Request, Response, Text, ThemeCode
+from service.schemas import (
+    AgencyCode,
+    BoroughCode,
+    Line,
+    NoNul,
+    Request,
+    Response,
+    Text,
+    ThemeCode,
+)
 
 Facet = Literal["themes", "agencies", "boroughs"]
 FACET_NAMES: tuple[Facet, ...] = ("themes", "agencies", "boroughs")
@@ -32,6 +41,17 @@ class BriefCreate(Request):
 
 
 class BriefUpdate(Request):
+    model_config = ConfigDict(
+        json_schema_extra={
+            # What _note_for_significant enforces, said in the schema.
+            "if": {"required": ["significant"], "properties": {"significant": {"const": True}}},
+            "then": {
+                "required": ["change_note"],
+                "properties": {"change_note": {"type": "string"}},
+            },
+        }
+    )
+
     title: Line | None = None
     summary: Text | None = None
     learning_points: list[LearningPoint] | None = Field(default=None, min_length=1, max_length=30)
@@ -124,8 +144,8 @@ class BriefQuery(Request):
     theme: list[ThemeCode] = Field(default_factory=list, max_length=30)
     agency: list[AgencyCode] = Field(default_factory=list, max_length=30)
     borough: list[BoroughCode] = Field(default_factory=list, max_length=30)
-    q: Annotated[str, Field(max_length=200)] | None = None
-    cursor: Annotated[str, Field(max_length=200)] | None = None
+    q: Annotated[str, Field(max_length=200), NoNul] | None = None
+    cursor: Annotated[str, Field(max_length=200), NoNul] | None = None
     limit: int = Field(default=20, ge=1, le=100)
 
 
