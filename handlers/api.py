@@ -116,7 +116,7 @@ async def authenticate(request: web.Request, role: Role | None) -> StaffMember |
 
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     raw = await request.read()  # aiohttp answers 413 past client_max_size (1 MiB)
-    if not raw.strip():
+    if not raw:  # no body at all; blank space is not JSON
         raw = b"{}"
     elif not is_json(request.content_type):
         raise ApiError(

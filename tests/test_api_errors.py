@@ -33,6 +33,8 @@ async def test_malformed_json_is_400(
     response = await client.post("/api/v1/briefs", data=b'{"title": ', headers=headers)
     assert (await _error(response, 400))["code"] == "bad_json"
     assert await _count(sessions) == 0
+    blank = await client.post("/api/v1/briefs", data=b"\n ", headers=headers)
+    assert (await _error(blank, 400))["code"] == "bad_json"
 
 
 @pytest.mark.parametrize(
