@@ -32,7 +32,7 @@ def token(request: web.Request) -> str:
 
 def _cookie(request: web.Request) -> str:
     value = request.get(cookie_key) or request.cookies.get(COOKIE)
-    if not value or len(value) != 43:
+    if not value or len(value) != 43 or not value.isascii():
         value = secrets.token_urlsafe(32)
         request[new_cookie_key] = True
     request[cookie_key] = value
@@ -44,7 +44,8 @@ async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamRespo
     if request.method == "POST" and not request.path.startswith(EXEMPT_PREFIXES):
         form = await read_form(request)
         sent = str(form.get(FIELD, ""))
-        if not request.cookies.get(COOKIE) or not hmac.compare_digest(sent, token(request)):
+        expected = token(request).encode()
+        if not request.cookies.get(COOKIE) or not hmac.compare_digest(sent.encode(), expected):
             raise web.HTTPForbidden(
                 reason="This form has expired or came from another site. Go back, reload the "
                 "page and try again."

@@ -98,7 +98,8 @@ def _operator(request: web.Request) -> bool:
     token = request.app[settings_key].metrics_token
     if token is not None:
         given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return hmac.compare_digest(given.encode(), token.get_secret_value().encode())
+        sent = given.encode(errors="surrogateescape")  # a header need not be UTF-8
+        return hmac.compare_digest(sent, token.get_secret_value().encode())
     proxied = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
     try:
         return not proxied and ip_address(request.remote or "").is_loopback

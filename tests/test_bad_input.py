@@ -6,16 +6,20 @@ Each case here was a 500 before its fix, on SQLite, on PostgreSQL, or on both.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.app import create_app
 from service.keys import links_key
+from service.settings import Settings
 from service.staff.models import StaffMember, StaffSession
 from service.staff.service import hash_token
 from subscribers import service as subscribers
@@ -308,3 +312,49 @@ async def test_request_lines_and_headers_past_the_limits_are_400(
         response = await session.get(client.make_url(path), headers=headers)
         assert response.status == 400
         assert "Traceback" not in await response.text()
+
+
+# Bytes that are not UTF-8 in headers and cookies ------------------------------------------
+
+
+async def _raw_status(client: TestClient, path: str, header: bytes) -> int:
+    """The status of a GET whose ``header`` line is sent as raw bytes (aiohttp's client only
+    sends text), read straight off the socket."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(b"GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n%s\r\n\r\n"
+                 % (path.encode(), header))  # fmt: skip
+    await writer.drain()
+    line = await reader.readline()
+    writer.close()
+    await writer.wait_closed()
+    return int(line.split()[1])
+
+
+@pytest.mark.parametrize(
+    ("path", "header", "status"),
+    [
+        ("/api/v1/groups", b"Authorization: Bearer lh_\xff", 401),
+        ("/staff/briefs", b"Cookie: lh_staff=a\xff", 303),
+        ("/", b"Cookie: lh_practitioner=a\xff", 200),
+        ("/subscribe", b"Cookie: lh_csrf=" + b"\xff" * 43, 200),
+        ("/feeds/groups/%FF.atom", b"Accept: */*", 404),
+    ],
+)
+async def test_undecodable_tokens_are_tokens_that_match_nothing(
+    client: TestClient, path: str, header: bytes, status: int
+) -> None:
+    assert await _raw_status(client, path, header) == status
+
+
+async def test_metrics_token_that_is_not_utf8_is_refused(
+    aiohttp_client: Any, settings: Settings, clock: Clock, engine: Any
+) -> None:
+    secret = settings.model_copy(update={"metrics_token": SecretStr("scrape-me")})
+    guarded = await aiohttp_client(create_app(secret, clock=clock))
+    assert await _raw_status(guarded, "/metrics", b"Authorization: Bearer \xff") == 404
+
+
+async def test_a_csrf_field_beyond_ascii_is_refused_not_a_crash(client: TestClient) -> None:
+    _csrf, headers = await _form_page(client, "/subscribe")
+    data = {"csrf_token": "é" * 64, "email": "gp@nhs.net"}
+    await _html_error(await client.post("/subscribe", data=data, headers=headers), 403)

@@ -19,7 +19,8 @@ COMMAND_LINE = "command-line@learnhub.invalid"
 
 def hash_token(token: str) -> str:
     # Tokens are 256 random bits, so a plain SHA-256 is enough: there is nothing to brute-force.
-    return hashlib.sha256(token.encode()).hexdigest()
+    # A header's bytes that are not UTF-8 arrive as surrogates: such a token matches nothing.
+    return hashlib.sha256(token.encode(errors="surrogateescape")).hexdigest()
 
 
 def normalise_email(address: str) -> str:
