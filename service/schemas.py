@@ -21,7 +21,6 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from service.taxonomy import Facet, default_taxonomy
 
@@ -96,15 +95,20 @@ def _not_null(value: Any) -> Any:
     return value
 
 
-def _no_default(schema: dict[str, Any]) -> None:
-    schema.pop("default", None)  # None stands for "left out", which the schema can't say
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The field's schema without its null: None stands for "left out", not for null."""
+    schema.pop("default", None)
+    variants = schema.pop("anyOf", [])
+    kept = [variant for variant in variants if variant != {"type": "null"}]
+    if len(kept) == 1:
+        schema.update(kept[0])
+    elif kept:
+        schema["anyOf"] = kept
 
 
 T = TypeVar("T")
 # A field of a change (PATCH): left out, it keeps its value; it can't be set to null.
-Omittable = Annotated[
-    T | SkipJsonSchema[None], BeforeValidator(_not_null), Field(json_schema_extra=_no_default)
-]
+Omittable = Annotated[T | None, BeforeValidator(_not_null), Field(json_schema_extra=_not_nullable)]
 
 
 def _holds_nul(value: Any) -> bool:

@@ -22,6 +22,7 @@ Themes = Annotated[list[ThemeCode], Field(default_factory=list, max_length=30)]
 Agencies = Annotated[list[AgencyCode], Field(default_factory=list, max_length=30)]
 Boroughs = Annotated[list[BoroughCode], Field(default_factory=list, max_length=30)]
 Description = Annotated[str, StringConstraints(max_length=2000), NoNul]
+GroupName = Annotated[Line, Field(max_length=200)]  # the column's length
 
 
 def _deliverable(address: str) -> str:
@@ -87,7 +88,7 @@ class SubscriptionOut(Response):
 
 
 class GroupCreate(Request):
-    name: Line
+    name: GroupName
     description: Description = ""
     borough: BoroughCode | None = None
     agency: AgencyCode | None = None
@@ -102,7 +103,7 @@ class GroupUpdate(Request):
     """What is left out is kept; ``borough`` and ``agency`` are cleared by null, the other
     fields can't be null (the columns are not nullable)."""
 
-    name: Omittable[Line] = None
+    name: Omittable[GroupName] = None
     description: Omittable[Description] = None
     borough: BoroughCode | None = None
     agency: AgencyCode | None = None

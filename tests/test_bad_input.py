@@ -23,6 +23,7 @@ from service.settings import Settings
 from service.staff.models import StaffMember, StaffSession
 from service.staff.service import hash_token
 from subscribers import service as subscribers
+from tests.briefs_data import brief_body
 from tests.conftest import Clock
 
 HUGE = "99999999999999999999"  # past SQLite's 64 bits
@@ -358,3 +359,41 @@ async def test_a_csrf_field_beyond_ascii_is_refused_not_a_crash(client: TestClie
     _csrf, headers = await _form_page(client, "/subscribe")
     data = {"csrf_token": "é" * 64, "email": "gp@nhs.net"}
     await _html_error(await client.post("/subscribe", data=data, headers=headers), 403)
+
+
+async def test_staff_sign_in_refuses_an_address_longer_than_any_address(
+    client: TestClient,
+) -> None:
+    """320 characters at most (RFC 5321), as the column: longer was a 500 on PostgreSQL."""
+    csrf, headers = await _form_page(client, "/staff/sign-in")
+    data = {"csrf_token": csrf, "email": "a" * 400 + "@merseyside.police.uk"}
+    response = await client.post("/staff/sign-in", data=data, headers=headers)
+    assert response.status == 422, await response.text()
+    assert "Enter your work email address" in await response.text()
+
+
+async def test_a_group_name_longer_than_its_column_is_422(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """The column holds 200 characters: 201 to 300 passed as a Line and were a 500 on
+    PostgreSQL."""
+    name = "Sefton " + "g" * 200
+    error = await _json_error(
+        await client.post("/api/v1/groups", json={"name": name}, headers=admin), 422
+    )
+    assert [d["field"] for d in error["details"]] == ["name"]
+    group = await _group(client, admin)
+    response = await client.patch(
+        f"/api/v1/groups/{group['id']}", json={"name": name}, headers=admin
+    )
+    assert [d["field"] for d in (await _json_error(response, 422))["details"]] == ["name"]
+
+
+async def test_a_source_url_longer_than_its_column_is_422(
+    client: TestClient, publisher: dict[str, str]
+) -> None:
+    body = brief_body()
+    body["source"]["url"] = "https://example.org/" + "r" * 2000
+    response = await client.post("/api/v1/briefs", json=body, headers=publisher)
+    error = await _json_error(response, 422)
+    assert [d["field"] for d in error["details"]] == ["source.url"]

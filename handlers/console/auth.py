@@ -76,7 +76,7 @@ async def sign_in_form(request: web.Request) -> web.Response:
 async def ask_for_link(request: web.Request) -> web.Response:
     form = await request.post()
     email = str(form.get("email", "")).strip()
-    if "@" not in email:
+    if "@" not in email or len(email) > 320:  # no address is longer (RFC 5321)
         errors = {"email": "Enter your work email address, like name@merseyside.police.uk"}
         context = {"email": email, "errors": errors, "error_summary": errors}
         return page("console/sign_in.html", request, context, status=422)

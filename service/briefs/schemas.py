@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, HttpUrl, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, HttpUrl, UrlConstraints, model_validator
 
 from service.schemas import (
     AgencyCode,
@@ -22,11 +22,26 @@ FACET_NAMES: tuple[Facet, ...] = ("themes", "agencies", "boroughs")
 LearningPoint = Annotated[Text, Field(max_length=2_000)]
 
 
+def _fits(url: HttpUrl) -> HttpUrl:
+    # Normalising can lengthen a URL (percent-encoding, IDNA): the column holds 2,000.
+    if len(str(url)) > 2000:
+        raise ValueError("URL should have at most 2000 characters once encoded")
+    return url
+
+
+SourceUrl = Annotated[
+    HttpUrl,
+    UrlConstraints(max_length=2000),
+    Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
+    AfterValidator(_fits),
+]
+
+
 class Source(Request):
     review: Line
     board: Line
     published_on: date | None = None
-    url: HttpUrl | None = None
+    url: SourceUrl | None = None
 
 
 class BriefCreate(Request):
