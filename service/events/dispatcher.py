@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from service.clock import Clock
+from service.events.listener import Listener
 from service.events.models import Event, EventStatus
-from service.events.service import CHANNEL
 
 log = logging.getLogger(__name__)
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
@@ -83,7 +83,8 @@ class Dispatcher:
         """Run in the background; with a PostgreSQL engine, also wake on other instances' events."""
         self._tasks = [asyncio.create_task(self._run(), name="event-dispatcher")]
         if engine is not None and engine.dialect.name == "postgresql":
-            self._tasks.append(asyncio.create_task(self._listen(engine), name="event-listener"))
+            listener = Listener(engine, self.wake, retry=self.poll)
+            self._tasks.append(asyncio.create_task(listener.run(), name="event-listener"))
 
     async def stop(self) -> None:
         """Finish the event in hand, then stop; cancelling mid-transaction could strand it."""
@@ -93,19 +94,6 @@ class Dispatcher:
             task.cancel()  # listeners hold no transaction
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-
-    async def _listen(self, engine: AsyncEngine) -> None:
-        while True:
-            try:
-                async with engine.connect() as connection:
-                    raw = (await connection.get_raw_connection()).driver_connection
-                    assert raw is not None
-                    await raw.add_listener(CHANNEL, lambda *_: self.wake())
-                    self.wake()  # events may have arrived while we were not listening
-                    await asyncio.Event().wait()
-            except Exception:
-                log.exception("lost the LISTEN connection; polling until it is back")
-                await asyncio.sleep(self.poll)
 
     async def _run(self) -> None:
         while not self._stopping:
