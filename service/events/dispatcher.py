@@ -1,10 +1,12 @@
 """The outbox dispatcher: claims event rows and runs the handlers registered for each type.
 
 Any number of dispatchers, in any number of processes, share the work: a claim leases rows
-(SKIP LOCKED on PostgreSQL; SQLite has one writer at a time). Each handler runs in its own
-transaction together with the note that it ran, so a retry after a crash or an error repeats
-no handler that had finished. Events of one brief are handled in order (a withdrawal after
-its publication); a failing event is retried with backoff and never holds up other briefs.
+(SKIP LOCKED on PostgreSQL; SQLite has one writer at a time). The lease is short and renewed
+while the batch is in hand, so a long fan-out is never claimed by a second dispatcher, and
+a dead one's events come back within a lease. Each handler runs in its own transaction
+together with the note that it ran, so a retry after a crash or an error repeats no handler
+that had finished. Events of one brief are handled in order (a withdrawal after its
+publication); a failing event is retried with backoff and never holds up other briefs.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from service.clock import Clock
+from service.events import leases
+from service.events.leases import Batch
 from service.events.listener import Listener
 from service.events.models import Event, EventStatus
 
@@ -63,13 +66,16 @@ class Dispatcher:
         registrations: Sequence[Registration],
         *,
         batch: int = 20,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(seconds=30),
+        heartbeat: float | None = None,
         poll: float = 5.0,
         after: Callable[[], None] = lambda: None,
     ) -> None:
         self.sessions, self.clock, self.registrations = sessions, clock, list(registrations)
         self.after = after  # told after each event: e.g. wake the mail worker
         self.batch, self.lease, self.poll = batch, lease, poll
+        # Renewed four times a lease: a renewal or two may fail before the lease runs out.
+        self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 4
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -108,61 +114,58 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Handle one batch of due events; returns how many were claimed."""
-        ids = await self._claim()
-        for event_id in ids:
-            if self._stopping:
-                break  # the lease runs out and another dispatcher takes the rest
-            await self._handle(event_id)
-            self.after()
-        return len(ids)
+        batch = await self._claim()
+        if not batch:
+            return 0
+        heartbeat = asyncio.create_task(
+            leases.keep(
+                self.sessions, batch, clock=self.clock, lease=self.lease, every=self.heartbeat
+            ),
+            name="event-lease-heartbeat",
+        )
+        try:
+            for event_id in batch.ids:
+                if self._stopping:
+                    break
+                if event_id in batch.held:  # else another dispatcher has it now
+                    await self._handle(event_id, batch)
+                    self.after()
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+        if self._stopping and batch.held:
+            await leases.release(self.sessions, batch)
+        return len(batch)
 
-    async def _claim(self) -> list[int]:
-        now = self.clock()
-        earlier = aliased(Event)
-        blocked = exists().where(
-            earlier.brief_id == Event.brief_id,
-            earlier.id < Event.id,
-            earlier.status == EventStatus.pending.value,
-        )
-        due = (
-            select(Event.id)
-            .where(
-                Event.status == EventStatus.pending.value,
-                Event.available_at <= now,
-                or_(Event.leased_until.is_(None), Event.leased_until < now),
-                ~blocked,
-            )
-            .order_by(Event.id)
-            .limit(self.batch)
-            .with_for_update(skip_locked=True, of=Event)
-        )
+    async def _claim(self) -> Batch:
         async with self.sessions.begin() as session:
-            result = await session.execute(
-                update(Event)
-                .where(Event.id.in_(due.scalar_subquery()))
-                .values(leased_until=now + self.lease)
-                .returning(Event.id)
-            )
-            return sorted(result.scalars())
+            return await leases.claim(session, now=self.clock(), lease=self.lease, limit=self.batch)
 
-    async def _handle(self, event_id: int) -> None:
+    async def _handle(self, event_id: int, batch: Batch) -> None:
         for registration in self.registrations:
             try:
                 await self._run_handler(event_id, registration)
             except Later as later:
                 log.info("handler %s deferred event %s: %s", registration.name, event_id, later)
-                await self._later(event_id, later)
+                async with batch.lock:
+                    await self._later(event_id, later)
+                    batch.held.discard(event_id)
                 return
             except Exception as exc:
                 log.exception("handler %s failed on event %s", registration.name, event_id)
-                await self._failed(event_id, f"{registration.name}: {type(exc).__name__}: {exc}")
+                async with batch.lock:
+                    await self._failed(
+                        event_id, f"{registration.name}: {type(exc).__name__}: {exc}"
+                    )
+                    batch.held.discard(event_id)
                 return
-        async with self.sessions.begin() as session:
+        async with batch.lock, self.sessions.begin() as session:
             await session.execute(
                 update(Event)
                 .where(Event.id == event_id)
                 .values(status=EventStatus.done.value, processed_at=self.clock(), leased_until=None)
             )
+            batch.held.discard(event_id)
 
     async def _run_handler(self, event_id: int, registration: Registration) -> None:
         if registration.chunked is not None:
