@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, cast
@@ -46,13 +46,37 @@ class RetryPolicy:
         return base * rng.uniform(1 - self.jitter, 1 + self.jitter)
 
 
+@dataclass(eq=False)
+class Lease:
+    """The lease the messages of one claim are held under, renewed while the worker lives.
+
+    ``until`` is the lease the rows are known to hold. ``upper`` is the latest lease a renewal
+    may have written without hearing back (its commit went unanswered), ``until`` otherwise:
+    a row is still held if its lease lies between the two. That cannot be another worker's:
+    renewals are tried only before ``until``, and a claim after that ends later than
+    ``upper``. ``ids`` are the messages still held, whose outcome is not written yet.
+    """
+
+    until: datetime
+    ids: set[int]
+    upper: datetime = field(init=False)
+    lost: set[int] = field(default_factory=set)  # claimed again by another worker
+
+    def __post_init__(self) -> None:
+        self.upper = self.until
+
+
 @dataclass(frozen=True)
 class Claimed:
     id: int
     recipient: str
     body: bytes
     attempts: int
-    leased_until: datetime
+    lease: Lease
+
+    @property
+    def leased_until(self) -> datetime:
+        return self.lease.until
 
 
 class Outcome(Enum):
@@ -78,6 +102,7 @@ async def claim(
     claimed: list[Claimed] = []
     # One lease for the batch, the very value written: the outcomes name it to be written.
     until = now + lease
+    held = Lease(until, set())
     for due, order in (
         ((M.c.status == MailStatus.sending.value, M.c.leased_until < now), M.c.leased_until),
         ((M.c.status == MailStatus.pending.value, M.c.next_attempt_at <= now), M.c.next_attempt_at),
@@ -102,10 +127,34 @@ async def claim(
         )
         rows = (await session.execute(statement)).all()
         claimed += sorted(
-            (Claimed(id_, to, body, tries, until) for id_, to, body, tries in rows),
+            (Claimed(id_, to, body, tries, held) for id_, to, body, tries in rows),
             key=lambda c: c.id,
         )
+    held.ids.update(c.id for c in claimed)
     return claimed
+
+
+async def renew(session: AsyncSession, lease: Lease, *, until: datetime) -> set[int]:
+    """Move the lease of the messages still held to ``until``; returns those it moved.
+
+    The caller sets ``lease.upper`` to ``until`` first (the commit may go unanswered) and,
+    once committed, ``lease.until``: what is written under the lease must never run ahead
+    of what the rows hold.
+    """
+    if not lease.ids:
+        return set()
+    rows = await session.execute(
+        update(M)
+        .where(
+            M.c.id.in_(sorted(lease.ids)),
+            M.c.status == MailStatus.sending.value,
+            M.c.leased_until >= lease.until,
+            M.c.leased_until <= lease.upper,
+        )
+        .values(leased_until=until)
+        .returning(M.c.id)
+    )
+    return set(rows.scalars())
 
 
 async def drop_suppressed(
@@ -116,6 +165,9 @@ async def drop_suppressed(
     if not blocked:
         return list(claimed)
     failed = [c.id for c in claimed if c.recipient in blocked]
+    for c in claimed:
+        if c.recipient in blocked:
+            c.lease.ids.discard(c.id)
     await session.execute(
         update(M)
         .where(M.c.id.in_(failed))
@@ -134,9 +186,9 @@ async def record(
 ) -> None:
     """Write each result on its row, and count permanent failures per recipient.
 
-    A row is written only if it is still held under the lease it was claimed with: an
-    outcome that comes after the lease ended (and the row was claimed again, or a withdrawal
-    failed it) changes nothing.
+    A row is written only if it is still held under the lease it was claimed with, or a
+    renewal of it: an outcome that comes after the lease ended (and the row was claimed
+    again, or a withdrawal failed it) changes nothing.
     """
     by_outcome: dict[Outcome, list[Result]] = {outcome: [] for outcome in Outcome}
     for result in results:
@@ -162,13 +214,17 @@ async def record(
 
 
 def _held(result: Result) -> dict[str, Any]:
-    return {"row_id": result.message.id, "row_lease": result.message.leased_until}
+    lease = result.message.lease
+    return {"row_id": result.message.id, "row_lease": lease.until, "row_upper": lease.upper}
 
 
+# Between the lease known held and the latest a renewal may have written (see Lease); the
+# same value twice but for a renewal whose commit went unanswered.
 _HELD = and_(
     M.c.id == bindparam("row_id"),
     M.c.status == MailStatus.sending.value,
-    M.c.leased_until == bindparam("row_lease", type_=UTCDateTime()),
+    M.c.leased_until >= bindparam("row_lease", type_=UTCDateTime()),
+    M.c.leased_until <= bindparam("row_upper", type_=UTCDateTime()),
 )
 
 _SENT_UPDATE = (

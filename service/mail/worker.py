@@ -11,8 +11,9 @@ message after message from a shared queue. A claimer fills that queue a batch ah
 connection waits for a claim; a recorder writes the outcomes, so none waits for a write. It
 writes a quarter of a batch at a time, and sooner when an outcome has waited ``flush_after``
 or nothing else is being sent: an outcome must be written well before its lease ends, or
-its row would be claimed and sent again. Every write names the lease it was claimed under,
-so an outcome that comes too late changes nothing another worker has claimed since.
+its row would be claimed and sent again. Every write names the lease it was claimed under
+(or a renewal of it: see service.mail.leases, the heartbeat), so an outcome that comes too
+late changes nothing another worker has claimed since.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from service.clock import Clock
 from service.mail import queue
 from service.mail.errors import PermanentFailure, TemporaryFailure
+from service.mail.leases import LeaseKeeper
 from service.mail.queue import Claimed, Outcome, Result, RetryPolicy
 from service.mail.senders import Sender
 from service.mail.service import purge_bodies
@@ -47,7 +49,8 @@ class MailWorker:
         envelope_from: str,
         concurrency: int = 4,
         batch_size: int = 200,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(seconds=30),
+        heartbeat: float | None = None,
         poll_interval: float = 5.0,
         flush_after: float = 1.0,
         retry: RetryPolicy | None = None,
@@ -66,6 +69,7 @@ class MailWorker:
         self._flush_every = max(concurrency, batch_size // 4)
         self._flush_after = flush_after
         self._lease = lease
+        self._keeper = LeaseKeeper(sessions, clock, lease, every=heartbeat)
         self._poll_interval = poll_interval
         self._retry = retry or RetryPolicy()
         self._purge_every = purge_every
@@ -157,6 +161,7 @@ class MailWorker:
                 inbox.put_nowait(None)  # each lane ends when it takes one
         lanes_done = asyncio.Event()
         recorder = asyncio.create_task(self._recorder(lanes_done, persistent=batch is None))
+        heartbeat = asyncio.create_task(self._keeper.run(), name="mail-lease-heartbeat")
         try:
             async with asyncio.TaskGroup() as lanes:
                 if batch is None:
@@ -170,7 +175,11 @@ class MailWorker:
             except Exception:
                 logger.exception("mail worker: recording the last outcomes failed")
             raise
-        await self._last_write(lanes_done, recorder)
+        else:
+            await self._last_write(lanes_done, recorder)
+        finally:
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
 
     async def _last_write(self, lanes_done: asyncio.Event, recorder: asyncio.Task[None]) -> None:
         """The lanes are done: the recorder writes what is left, and ends."""
@@ -267,7 +276,9 @@ class MailWorker:
                         raise
                     if failures == 1:  # once an outage, not once an attempt
                         logger.exception("mail worker: recording outcomes failed; retrying")
-                    delay = min(2.0**failures, 30.0)
+                    # Soon after the database is back: other workers may claim these rows
+                    # once their lease has run out, and send them again.
+                    delay = min(2.0**failures, self._lease.total_seconds() / 6)
                     if finished:
                         await asyncio.sleep(delay)
                     else:
@@ -290,10 +301,13 @@ class MailWorker:
         self._results, self._since = [], None
         self._writing = len(results)
         try:
-            async with self._sessions.begin() as session:
-                await queue.record(
-                    session, results, now=self._clock(), policy=self._retry, rng=self._rng
-                )
+            # Under the lease the rows hold now: no renewal moves it during the write.
+            async with self._keeper.lock:
+                async with self._sessions.begin() as session:
+                    await queue.record(
+                        session, results, now=self._clock(), policy=self._retry, rng=self._rng
+                    )
+                self._keeper.written(results)
         except BaseException:
             # Keep them for the next write: forgetting would mean sending them again.
             self._results[:0] = results
@@ -333,11 +347,17 @@ class MailWorker:
         async with self._sessions.begin() as session:
             now = self._clock()
             claimed = await queue.claim(session, now=now, lease=self._lease, limit=self._batch_size)
-            return len(claimed), await queue.drop_suppressed(session, claimed, now=now)
+            sendable = await queue.drop_suppressed(session, claimed, now=now)
+        if claimed:
+            self._keeper.hold(claimed[0].lease)
+        return len(claimed), sendable
 
     def _leased_long_enough(self, message: Claimed) -> bool:
-        # A slow server or a rate cap can keep the end of a batch waiting. Once half its lease
-        # is gone, another worker may soon claim it too: hand it back rather than race.
+        # A slow server or a rate cap can keep the end of a batch waiting, and renewals can
+        # fail. Once half its lease is gone, another worker may soon claim it too: hand it
+        # back rather than race. One claimed by another worker already is not ours to send.
+        if message.id in message.lease.lost:
+            return False
         return self._clock() < message.leased_until - self._lease / 2
 
     async def _purge_when_due(self) -> None:
@@ -349,12 +369,9 @@ class MailWorker:
                 logger.info("mail worker: dropped the bodies of %d old messages", purged)
 
     async def _attempt(self, message: Claimed) -> Result:
-        # A send must end well before its lease, for its outcome to be written under it:
-        # a server that answers each command just within its timeout could otherwise keep
-        # it going past the lease, while another worker claims the message and sends it too.
-        deadline = message.leased_until - self._lease / 4
         try:
-            async with asyncio.timeout((deadline - self._clock()).total_seconds()):
+            # Cut short a quarter of a lease before the lease ends (renewals move it).
+            async with self._keeper.deadline(message.lease):
                 await self._sender.send(
                     message.body, sender=self._envelope_from, recipient=message.recipient
                 )

@@ -43,7 +43,9 @@ async def test_a_busy_worker_writes_outcomes_before_their_lease_ends(
     # far fewer than a write's worth of outcomes come in per lease. Each must still be
     # written in time, or its row would be claimed again and sent twice.
     relay = TimedSender(clock, minutes=1, pause=0.02)  # a rate-capped relay
-    worker = make_worker(relay, concurrency=1, batch_size=200, poll_interval=0.01)
+    worker = make_worker(
+        relay, concurrency=1, batch_size=200, poll_interval=0.01, lease=timedelta(minutes=5)
+    )
     worker.start()
     for n in range(30):
         await queue(sessions, composer, clock(), [mail(n)])
