@@ -31,6 +31,7 @@ from service.clock import Clock
 from service.mail import queue
 from service.mail.errors import PermanentFailure, TemporaryFailure
 from service.mail.leases import LeaseKeeper
+from service.mail.outages import OutageLog
 from service.mail.queue import Claimed, Outcome, Result, RetryPolicy
 from service.mail.senders import Sender
 from service.mail.service import purge_bodies
@@ -70,6 +71,7 @@ class MailWorker:
         self._flush_after = flush_after
         self._lease = lease
         self._keeper = LeaseKeeper(sessions, clock, lease, every=heartbeat)
+        self._outage = OutageLog(clock, threshold=max(concurrency, 3))
         self._poll_interval = poll_interval
         self._retry = retry or RetryPolicy()
         self._purge_every = purge_every
@@ -236,6 +238,7 @@ class MailWorker:
                     result = Result(message, Outcome.released)
                 else:
                     result = await self._attempt(message)
+                    self._outage.tell(result)
             finally:
                 self._sending -= 1
             if not self._results:
