@@ -7,6 +7,7 @@ minute on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,8 +24,10 @@ from handlers.routes import APIS
 from tests.briefs_data import brief_body
 from tests.fuzz.conftest import LiveServer
 
-EXAMPLES = 25
-OPERATIONS = [f"{e.method} {e.path}" for api in APIS for e in api.endpoints]
+EXAMPLES = 20
+# As the description names them: aiohttp's {id:\d+} is {id} there.
+ENDPOINTS = [e for api in APIS for e in api.endpoints]
+OPERATIONS = [e.method + " " + re.sub(r"{(\w+):[^}]+}", r"{\1}", e.path) for e in ENDPOINTS]
 # Rules no JSON Schema can state: schema-valid data may still be refused with a 4xx here.
 UNSTATED = {
     "GET /api/v1/briefs": "a cursor is opaque: only one from next_cursor, and never with q",
@@ -106,7 +109,7 @@ def test_operation(
     mode: GenerationMode,
 ) -> None:
     method, path = operation.split(" ", 1)
-    found = api_schema[path.replace("{id:\\d+}", "{id}").replace("{group_id:\\d+}", "{group_id}")]
+    found = api_schema[path]
     strategy = found[method].as_strategy(mode)
     seeded = next((ids for start, ids in known.items() if path.startswith(start)), None)
     if seeded is not None:
