@@ -117,9 +117,15 @@ class Dispatcher:
         batch = await self._claim()
         if not batch:
             return 0
+        done = asyncio.Event()
         heartbeat = asyncio.create_task(
             leases.keep(
-                self.sessions, batch, clock=self.clock, lease=self.lease, every=self.heartbeat
+                self.sessions,
+                batch,
+                clock=self.clock,
+                lease=self.lease,
+                every=self.heartbeat,
+                done=done,
             ),
             name="event-lease-heartbeat",
         )
@@ -131,7 +137,7 @@ class Dispatcher:
                     await self._handle(event_id, batch)
                     self.after()
         finally:
-            heartbeat.cancel()
+            done.set()
             await asyncio.gather(heartbeat, return_exceptions=True)
         if self._stopping and batch.held:
             await leases.release(self.sessions, batch)

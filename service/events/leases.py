@@ -10,6 +10,7 @@ dispatcher may have claimed the events, under a lease that a late renewal would 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -84,11 +85,16 @@ async def keep(
     clock: Clock,
     lease: timedelta,
     every: float,
+    done: asyncio.Event,
 ) -> None:
-    """Renew the batch's lease every ``every`` seconds until cancelled."""
+    """Renew the batch's lease every ``every`` seconds until ``done`` (not cancelled: a
+    renewal in hand finishes its transaction)."""
     failures = 0
     while True:
-        await asyncio.sleep(every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), every)
+        if done.is_set():
+            return
         try:
             await _renew(sessions, batch, clock=clock, lease=lease)
         except Exception:
@@ -115,7 +121,7 @@ async def _renew(
         async with sessions.begin() as session:
             result = await session.execute(
                 update(Event)
-                .where(Event.id.in_(batch.held), *_held_by(batch))
+                .where(Event.id.in_(sorted(batch.held)), *_held_by(batch))
                 .values(leased_until=until)
                 .returning(Event.id)
             )
@@ -132,7 +138,7 @@ async def release(sessions: async_sessionmaker[AsyncSession], batch: Batch) -> N
     async with batch.lock, sessions.begin() as session:
         await session.execute(
             update(Event)
-            .where(Event.id.in_(batch.held), *_held_by(batch))
+            .where(Event.id.in_(sorted(batch.held)), *_held_by(batch))
             .values(leased_until=None)
         )
         batch.held.clear()

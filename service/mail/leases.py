@@ -53,11 +53,17 @@ class LeaseKeeper:
             result.message.lease.ids.discard(result.message.id)
         self._leases = {lease for lease in self._leases if lease.ids}
 
-    async def run(self) -> None:
-        """Renew every ``every`` seconds until cancelled; say once when renewals fail."""
+    async def run(self, done: asyncio.Event) -> None:
+        """Renew every ``every`` seconds until ``done``; say once when renewals fail.
+
+        Told to stop, it finishes the renewal in hand rather than be cancelled in its
+        transaction."""
         failures = 0
         while True:
-            await asyncio.sleep(self.every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.every)
+            if done.is_set():
+                return
             try:
                 await self.renew()
             except Exception:

@@ -163,7 +163,8 @@ class MailWorker:
                 inbox.put_nowait(None)  # each lane ends when it takes one
         lanes_done = asyncio.Event()
         recorder = asyncio.create_task(self._recorder(lanes_done, persistent=batch is None))
-        heartbeat = asyncio.create_task(self._keeper.run(), name="mail-lease-heartbeat")
+        beating = asyncio.Event()  # set: the heartbeat stops
+        heartbeat = asyncio.create_task(self._keeper.run(beating), name="mail-lease-heartbeat")
         try:
             async with asyncio.TaskGroup() as lanes:
                 if batch is None:
@@ -180,7 +181,7 @@ class MailWorker:
         else:
             await self._last_write(lanes_done, recorder)
         finally:
-            heartbeat.cancel()
+            beating.set()
             await asyncio.gather(heartbeat, return_exceptions=True)
 
     async def _last_write(self, lanes_done: asyncio.Event, recorder: asyncio.Task[None]) -> None:
