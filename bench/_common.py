@@ -33,8 +33,9 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncSession  # noqa: E402
 
 from service.taxonomy import default_taxonomy  # noqa: E402
-from subscribers import masks  # noqa: E402
-from subscribers.models import Group, GroupMember, Subscriber, SubscriptionCode  # noqa: E402
+from subscribers.groups.models import Group, GroupMember  # noqa: E402
+from subscribers.subscriptions import masks  # noqa: E402
+from subscribers.subscriptions.models import Subscriber, SubscriptionCode  # noqa: E402
 
 HOST = "127.0.0.1"
 PRACTITIONER_DOMAINS = ("nhs.net", "police.uk", "gov.uk")
@@ -120,7 +121,7 @@ async def scratch_database(url: str | None) -> AsyncIterator[str]:
 
 # ``learnhub`` itself, as an operator runs it.
 
-LEARNHUB = "from service.cli import main; main()"
+LEARNHUB = "from learnhub.cli import main; main()"
 
 
 def learnhub_env(url: str, tmp: str, **settings: str) -> dict[str, str]:

@@ -1,7 +1,6 @@
 """Alert delivery: one publication to 10,000 immediate subscribers, through the real path.
 
 Usage: python bench/delivery.py [--database-url URL] [-n 10000] [--concurrency 4] [--rounds 3]
-                                [--fanout-processes N]
 
 N immediate subscribers whose filters all match the brief are inserted directly. Then
 ``learnhub serve`` runs in a subprocess with LEARNHUB_SMTP_URL pointing at an aiosmtpd sink
@@ -108,7 +107,7 @@ class Round:
         return self.bare / self.real
 
 
-async def main(url: str | None, n: int, concurrency: int, rounds: int, fanout: int | None) -> None:
+async def main(url: str | None, n: int, concurrency: int, rounds: int) -> None:
     async with scratch_database(url) as database_url, sink() as target:
         with tempfile.TemporaryDirectory(prefix="learnhub-bench-") as tmp:
             env = learnhub_env(
@@ -117,7 +116,6 @@ async def main(url: str | None, n: int, concurrency: int, rounds: int, fanout: i
                 smtp_url=f"smtp://127.0.0.1:{target.port}",
                 mail_concurrency=str(concurrency),
                 practitioner_domains=",".join(PRACTITIONER_DOMAINS),
-                **({} if fanout is None else {"fanout_processes": str(fanout)}),
             )
             await asyncio.to_thread(learnhub, env, "db", "upgrade")
             token = await asyncio.to_thread(
@@ -137,8 +135,7 @@ async def main(url: str | None, n: int, concurrency: int, rounds: int, fanout: i
     size = sum(map(len, messages)) / len(messages) / 1024
     print(
         f"database  {database_url.split(':')[0]}; {n} immediate subscribers, "
-        f"messages of {size:.1f} KB, {concurrency} SMTP connections, "
-        f"fan-out processes {'default' if fanout is None else fanout}; "
+        f"messages of {size:.1f} KB, {concurrency} SMTP connections; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     table(
@@ -167,10 +164,5 @@ if __name__ == "__main__":
     parser.add_argument("-n", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="publications, each then bare")
-    parser.add_argument(
-        "--fanout-processes", type=int, help="LEARNHUB_FANOUT_PROCESSES (default: the service's)"
-    )
     args = parser.parse_args()
-    asyncio.run(
-        main(args.database_url, args.n, args.concurrency, args.rounds, args.fanout_processes)
-    )
+    asyncio.run(main(args.database_url, args.n, args.concurrency, args.rounds))

@@ -57,8 +57,8 @@ from service.mail.worker import MailWorker
 from service.migrate import upgrade
 from service.settings import Settings
 from service.staff.models import StaffMember
-from subscribers.links import Links
-from subscribers.tokens import Tokens
+from subscribers.subscriptions.links import Links
+from subscribers.subscriptions.tokens import Tokens
 
 CONCURRENCY = 4
 SUMMARY = (

@@ -41,7 +41,7 @@ from tests.briefs_data import brief_body  # noqa: E402
 THEMES = ["neglect", "domestic-abuse", "safer-sleep", "exploitation", "non-engagement"]
 AGENCIES = ["police", "primary-care", "hospital", "education", "midwifery"]
 BOROUGHS = ["knowsley", "liverpool", "sefton", "st-helens", "wirral"]
-LEARNHUB = "from service.cli import main; main()"
+LEARNHUB = "from learnhub.cli import main; main()"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # as service/cli.py
 
 
@@ -106,7 +106,7 @@ def bare_server(port: str, body_file: str, etag: str, content_type: str, logged:
 def handler_only(port: str) -> None:
     """The real app with the shared middlewares and response hooks taken out, to attribute
     the gap between the app and the bare handler (settings from the environment)."""
-    from service.app import create_app
+    from learnhub.app import create_app
     from service.settings import Settings
 
     app = create_app(Settings())

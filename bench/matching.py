@@ -39,13 +39,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import db
+from service.briefs.audience import may_receive
 from service.clock import utcnow
 from service.migrate import upgrade
 from service.taxonomy import FACETS
-from subscribers import masks
-from subscribers.audience import may_receive
-from subscribers.matching import BriefFacts, recipients, widen
-from subscribers.models import Subscriber, SubscriptionCode
+from subscribers.alerts.matching import BriefFacts, recipients, widen
+from subscribers.subscriptions import masks
+from subscribers.subscriptions.models import Subscriber, SubscriptionCode
 
 FREQUENCIES = ("immediate", "daily", "weekly")
 

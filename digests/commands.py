@@ -18,10 +18,10 @@ from service.commands import Failure, load_settings, run
 from service.mail.compose import Composer
 from service.settings import Settings
 from service.taxonomy import default_taxonomy
-from subscribers.alerts import chosen_filters
-from subscribers.links import Links
-from subscribers.models import Subscriber
-from subscribers.tokens import Tokens
+from subscribers.alerts.reasons import chosen_filters
+from subscribers.subscriptions.links import Links
+from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.tokens import Tokens
 
 
 @click.group("digest")

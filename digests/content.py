@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from service.briefs.models import Brief
 from service.taxonomy import Facet, Taxonomy
-from subscribers.alerts import Tagged, reasons
-from subscribers.matching import Recipient
+from subscribers.alerts.matching import Recipient
+from subscribers.alerts.reasons import Tagged, reasons
 
 OTHER = "Other learning"
 _FIRST_PARAGRAPH = re.compile(r"<p>.*?</p>", re.DOTALL)
@@ -128,7 +128,7 @@ class Sections:
     ) -> tuple[Section, ...]:
         """Each brief once, under the first of its themes the person follows (else its first)."""
         interest: Interest = (
-            recipient.personal,
+            recipient.subscribed,
             tuple(sorted((facet, frozenset(codes)) for facet, codes in filters.items())),
             tuple(recipient.groups),
         )

@@ -28,7 +28,7 @@ from service.events.models import Event
 from service.mail.carrying import ANNOUNCING, cancel, carrying
 from service.mail.models import MailDelivery, MailStatus
 from service.mail.service import enqueue_many
-from subscribers.notices import (
+from subscribers.alerts.notices import (
     cancel_alerts,
     concerned,
     reason_of,

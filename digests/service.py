@@ -12,10 +12,9 @@ reasons share a draft (Drafts), and only their links, with their tokens, are the
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -25,20 +24,13 @@ from digests.models import DigestRecipient, DigestRun, RunStatus
 from digests.window import Plan, plan_run
 from service.briefs.models import Brief, Status
 from service.db import dialect_insert, table_of
+from service.mail.bulk import queue_in_bulk
 from service.mail.compose import Composer
-from service.mail.service import (
-    Carried,
-    Drafts,
-    Outgoing,
-    Prepared,
-    enqueue_prepared,
-    overlapped,
-    prepare_many,
-)
+from service.mail.service import Carried, Drafts, Outgoing
 from service.settings import Settings
 from service.taxonomy import Facet, Taxonomy
-from subscribers.alerts import chosen_filters
-from subscribers.links import Links
+from subscribers.alerts.reasons import chosen_filters
+from subscribers.subscriptions.links import Links
 
 BATCH = 250
 REPLANS = 3  # times a run plans again when briefs change under it, before it gives up
@@ -145,24 +137,69 @@ async def _queue(
     progress: Progress | None,
     queued: list[int],
 ) -> None:
-    """Render and write the plan's digests, batch by batch, adding to ``queued``."""
+    """Render and write the plan's digests, batch by batch, adding to ``queued``.
+
+    Each batch is planned and rendered on the read side while the one before is written
+    (service.mail.bulk); each person's digest row is written with their email.
+    """
     people = sorted(plan.people)
+    batches = [people[start : start + BATCH] for start in range(0, len(people), BATCH)]
+    person_of: dict[str, int] = {}  # by email key
+    written_batches = 0
 
-    async def planned() -> AsyncGenerator[tuple[int, Batch], None]:
-        for number, start in enumerate(range(0, len(people), BATCH), start=1):
-            ids = people[start : start + BATCH]
-            yield number, await _prepare(digests, run, plan, drafts, ids, now)
+    async def composed(session: AsyncSession, ids: list[int]) -> list[Outgoing]:
+        done = set(
+            await session.scalars(
+                select(DigestRecipient.subscriber_id).where(
+                    DigestRecipient.run_id == run.id, DigestRecipient.subscriber_id.in_(ids)
+                )
+            )
+        )
+        mails = await compose(digests, session, run, plan, [i for i in ids if i not in done])
+        person_of.update((mail.key, person_id) for person_id, _, mail in mails)
+        return [mail for _, _, mail in mails]
 
-    async def write(numbered: tuple[int, Batch]) -> None:
-        number, batch = numbered
-        queued[0] += await _write(digests, batch)
-        if number & (number - 1) == 0:  # after batches 1, 2, 4, 8…
+    async def admit(session: AsyncSession, _ids: list[int], mails: Sequence[Outgoing]) -> set[str]:
+        """Each person's digest row, with their email; only for the people whose row is new
+        (another runner may have written some since the batch was planned)."""
+        await _still_as_planned(session, _versions(plan, mails))
+        rows = [
+            {
+                "run_id": run.id,
+                "subscriber_id": person_of[mail.key],
+                "briefs": len(mail.briefs),
+                "created_at": now,
+            }
+            for mail in mails
+        ]
+        # Executed with the rows, not .values(rows): a statement compiled once, not per batch.
+        table = table_of(DigestRecipient)
+        insert = (
+            dialect_insert(session, table).on_conflict_do_nothing().returning(table.c.subscriber_id)
+        )
+        mine = set(await session.scalars(insert, rows))
+        return {mail.key for mail in mails if person_of[mail.key] in mine}
+
+    async def written(ids: list[int], new: int) -> None:
+        nonlocal written_batches
+        written_batches += 1
+        queued[0] += new
+        if written_batches & (written_batches - 1) == 0:  # after batches 1, 2, 4, 8…
             await _refresh_statistics(digests)
         if progress:
-            progress(batch.people, len(people))
+            progress(len(ids), len(people))
 
-    # Each batch is planned and rendered on the read side while the one before is written.
-    await overlapped(planned(), write)
+    await queue_in_bulk(
+        batches,
+        composed,
+        reads=digests.reads or digests.sessions,
+        writes=digests.sessions,
+        composer=digests.composer,
+        now=now,
+        drafts=drafts,
+        admit=admit,
+        written=written,
+    )
 
 
 async def _refresh_statistics(digests: Digests) -> None:
@@ -179,76 +216,22 @@ async def _refresh_statistics(digests: Digests) -> None:
             await session.commit()
 
 
-@dataclass(frozen=True)
-class Batch:
-    """Digests rendered for some people, not yet written."""
-
-    people: int
-    rows: list[dict[str, Any]]  # digest_recipients rows
-    emails: dict[int, Prepared]  # by person
-    # Each carried brief as the plan saw it: (publication, audience).
-    versions: dict[uuid.UUID, tuple[int, str]]
-
-
-async def _prepare(
-    digests: Digests,
-    run: DigestRun,
-    plan: Plan,
-    drafts: Drafts,
-    ids: Sequence[int],
-    now: datetime,
-) -> Batch:
-    async with (digests.reads or digests.sessions)() as session:
-        done = set(
-            await session.scalars(
-                select(DigestRecipient.subscriber_id).where(
-                    DigestRecipient.run_id == run.id, DigestRecipient.subscriber_id.in_(ids)
-                )
-            )
-        )
-        composed = await compose(digests, session, run, plan, [i for i in ids if i not in done])
-        outgoing = [o for _, _, o in composed]
-        rows = [
-            {"run_id": run.id, "subscriber_id": person_id, "briefs": count, "created_at": now}
-            for person_id, count, _ in composed
-        ]
-        prepared = await prepare_many(
-            session, outgoing, composer=digests.composer, now=now, drafts=drafts
-        )
-    by_key = {p.outgoing.key: p for p in prepared}
-    emails: dict[int, Prepared] = {
-        person_id: by_key[o.key] for person_id, _, o in composed if o.key in by_key
-    }
-    versions = {
-        carried.brief_id: (carried.publication, plan.cards[carried.brief_id].audience)
-        for mail in outgoing
-        for carried in mail.briefs
-    }
-    return Batch(len(ids), rows, emails, versions)
-
-
-async def _write(digests: Digests, batch: Batch) -> int:
-    """Each person's digest row and email, together; only for the people whose row is new
-    (another runner may have written some since the batch was planned)."""
-    if not batch.rows:
-        return 0
-    async with digests.sessions.begin() as session:
-        await _still_as_planned(session, batch)
-        # Executed with the rows, not .values(rows): a statement compiled once, not per batch.
-        table = table_of(DigestRecipient)
-        insert = (
-            dialect_insert(session, table).on_conflict_do_nothing().returning(table.c.subscriber_id)
-        )
-        mine = set(await session.scalars(insert, batch.rows))
-        emails = [email for person, email in batch.emails.items() if person in mine]
-        return await enqueue_prepared(session, emails)
-
-
 class StalePlan(Exception):  # not an error: a run that must plan again
     """A brief in the batch was withdrawn, published again or narrowed since it was planned."""
 
 
-async def _still_as_planned(session: AsyncSession, batch: Batch) -> None:
+def _versions(plan: Plan, mails: Sequence[Outgoing]) -> dict[uuid.UUID, tuple[int, str]]:
+    """Each brief the emails carry, as the plan saw it: (publication, audience)."""
+    return {
+        carried.brief_id: (carried.publication, plan.cards[carried.brief_id].audience)
+        for mail in mails
+        for carried in mail.briefs
+    }
+
+
+async def _still_as_planned(
+    session: AsyncSession, versions: dict[uuid.UUID, tuple[int, str]]
+) -> None:
     """Raise StalePlan unless every brief the batch carries is as the plan saw it.
 
     On PostgreSQL the rows are read FOR SHARE: a withdrawal (which locks its brief FOR
@@ -257,14 +240,14 @@ async def _still_as_planned(session: AsyncSession, batch: Batch) -> None:
     """
     rows = await session.execute(
         select(Brief.id, Brief.status, Brief.publication, Brief.audience)
-        .where(Brief.id.in_(list(batch.versions)))
+        .where(Brief.id.in_(list(versions)))
         .with_for_update(read=True)
     )
     found = {
         brief_id: (status, (publication, audience))
         for brief_id, status, publication, audience in rows
     }
-    for brief_id, version in batch.versions.items():
+    for brief_id, version in versions.items():
         status, current = found.get(brief_id, (None, None))
         if status != Status.published or current != version:
             raise StalePlan(f"brief {brief_id} changed while the digest run was planned")
@@ -280,7 +263,7 @@ async def compose(
 ) -> list[tuple[int, int, Outgoing]]:
     """Each person's digest, if they have briefs in it: (person, how many briefs, email)."""
     briefs = await plan.briefs_for(session, todo)
-    filters = await chosen_filters(session, [i for i in todo if plan.people[i].personal])
+    filters = await chosen_filters(session, [i for i in todo if plan.people[i].subscribed])
     composed = []
     for person_id in todo:
         mine = briefs.get(person_id, [])

@@ -26,9 +26,9 @@ from service.mail.carrying import ANNOUNCING
 from service.mail.models import MailDelivery, MailMessage, MailStatus
 from service.settings import Settings
 from service.taxonomy import Taxonomy
-from subscribers.alerts import facts_of
-from subscribers.matching import Recipient, recipients
-from subscribers.models import Group, GroupMember, Subscriber
+from subscribers.alerts.matching import Recipient, facts_of, recipients
+from subscribers.groups.models import Group, GroupMember
+from subscribers.subscriptions.models import Subscriber
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NOTHING = (0, 0)  # the (publication, revision) of a brief never sent
@@ -79,9 +79,9 @@ class Plan:
         return found
 
     async def _load_starts(self, session: AsyncSession, ids: Sequence[int]) -> None:
-        personal = [i for i in ids if self.people[i].personal]
+        subscribed = [i for i in ids if self.people[i].subscribed]
         for person_id, consented in await session.execute(
-            select(Subscriber.id, Subscriber.consented_at).where(Subscriber.id.in_(personal))
+            select(Subscriber.id, Subscriber.consented_at).where(Subscriber.id.in_(subscribed))
         ):
             self.starts[person_id] = consented or EPOCH
         joined = await session.execute(

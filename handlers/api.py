@@ -15,7 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from handlers.errors import ApiError
-from service.keys import readonly_key
+from learnhub.keys import readonly_key
 from service.staff import service as staff_service
 from service.staff.models import Role, StaffMember
 

@@ -8,6 +8,14 @@ from aiohttp import web
 
 from handlers.api import Api
 from handlers.errors import ApiError
+from learnhub.keys import (
+    clock_key,
+    dispatcher_key,
+    readonly_key,
+    sessions_key,
+    settings_key,
+    tagging_key,
+)
 from service.briefs import queries, search
 from service.briefs import service as briefs
 from service.briefs.models import Audience, Status
@@ -22,14 +30,6 @@ from service.briefs.schemas import (
     LifecycleRequest,
     WithdrawRequest,
     brief_out,
-)
-from service.keys import (
-    clock_key,
-    dispatcher_key,
-    readonly_key,
-    sessions_key,
-    settings_key,
-    tagging_key,
 )
 from service.staff.models import Role, StaffMember
 

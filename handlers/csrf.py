@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers.inputs import read_form
-from service.keys import settings_key
+from learnhub.keys import settings_key
 
 COOKIE = "lh_csrf"
 FIELD = "csrf_token"

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from handlers.errors import ApiError
 from handlers.pages import render
+from learnhub.keys import feed_cache_key, readonly_key, settings_key, tagging_key
 from service.briefs.queries import SINGULAR, BadQuery, Filters
 from service.feeds.build import FORMATS, Format
 from service.feeds.cache import RenderedFeed
@@ -16,15 +17,15 @@ from service.feeds.service import (
     TITLE,
     describe,
     facet_url,
+    normalise,
     parse_filters,
     query_url,
     read_version,
     render_group,
     render_public,
 )
-from service.keys import feed_cache_key, readonly_key, settings_key, tagging_key
 from service.taxonomy import FACETS, Facet
-from subscribers import groups
+from subscribers.groups import service as groups
 
 # Feed readers poll every 15 to 60 minutes. Five minutes lets shared caches absorb bursts
 # while a withdrawn brief still leaves every copy of a feed soon after it leaves ours.
@@ -120,7 +121,9 @@ async def group_feed(request: web.Request) -> web.Response:
         async with readonly() as session:
             return await render_group(
                 session,
-                group,
+                group.name,
+                normalise(group.themes, group.agencies, group.boroughs),
+                practitioners=group.practitioners_only,
                 taxonomy=app[tagging_key].taxonomy,
                 base_url=app[settings_key].base_url,
                 self_url=self_url,

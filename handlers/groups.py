@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.api import Api
+from handlers.common import mail, wake_mail
 from handlers.inputs import path_id
-from handlers.subscriptions import mail, wake_mail
-from service.keys import clock_key, readonly_key, sessions_key, settings_key, tagging_key
+from learnhub.keys import clock_key, readonly_key, sessions_key, settings_key, tagging_key
 from service.staff.models import Role, StaffMember
-from subscribers import groups
-from subscribers.models import Group
-from subscribers.schemas import (
+from subscribers.groups import service as groups
+from subscribers.groups.models import Group
+from subscribers.groups.schemas import (
     FeedToken,
     GroupCreate,
     GroupList,

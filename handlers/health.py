@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aiohttp import web
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from service.keys import readonly_key
+from learnhub.keys import readonly_key
+from service.db import ping
 
 
 async def healthz(_request: web.Request) -> web.Response:
@@ -17,7 +17,7 @@ async def readyz(request: web.Request) -> web.Response:
     try:
         # The read pool: on SQLite the write connection may be busy with a long transaction.
         async with request.app[readonly_key]() as session:
-            await session.execute(text("SELECT 1"))
+            await ping(session)
     except (SQLAlchemyError, OSError) as exc:
         body = {"status": "unavailable", "database": type(exc).__name__}
         return web.json_response(body, status=503)

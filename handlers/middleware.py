@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from service.keys import settings_key
+from learnhub.keys import settings_key
 
 metrics_key = web.AppKey("metrics", CollectorRegistry)
 

@@ -1,7 +1,9 @@
-"""Server-rendered pages: Jinja2 with autoescape, GOV.UK Frontend styles, static files."""
+"""Server-rendered pages: Jinja2 with autoescape, GOV.UK Frontend styles, static files, and
+a brief's tags with their labels as pages show them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,11 @@ from aiohttp import web
 
 from handlers import csrf, reader
 from handlers.reader import practitioner, sign_in_url
+from learnhub.keys import settings_key, tagging_key
+from service.briefs.models import Brief
 from service.feeds.links import feed_links
 from service.feeds.service import TITLE as FEEDS_TITLE
-from service.keys import settings_key, tagging_key
+from service.taxonomy import FACETS, Facet, Taxonomy
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -64,3 +68,23 @@ def wants_html(request: web.Request) -> bool:
     if request.path.startswith(("/api/", "/feeds/", "/healthz", "/readyz", "/metrics")):
         return False
     return "text/html" in request.headers.get("Accept", "") or request.method == "POST"
+
+
+@dataclass(frozen=True)
+class Tag:
+    facet: Facet
+    code: str
+    label: str
+
+
+def labels(brief: Brief, taxonomy: Taxonomy) -> list[Tag]:
+    """The brief's tags with their labels, facet by facet in taxonomy order."""
+    found = []
+    for facet in FACETS:
+        for code in brief.codes(facet):
+            try:
+                label = taxonomy.get(facet, code).label
+            except KeyError:  # a code since retired from the taxonomy still names itself
+                label = code
+            found.append(Tag(facet, code, label))
+    return found

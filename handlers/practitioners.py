@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from handlers.common import limit, wake_mail
 from handlers.pages import render
 from handlers.reader import COOKIE, delete_cookie, set_cookie
-from handlers.subscriptions import limit, wake_mail
+from learnhub.keys import clock_key, composer_key, readonly_key, sessions_key, settings_key
 from service.errors import DomainError
-from service.keys import clock_key, composer_key, readonly_key, sessions_key, settings_key
 from service.practitioners import sessions
 from service.staff.service import normalise_email
 

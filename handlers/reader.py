@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from service.keys import clock_key, readonly_key, sessions_key, settings_key
+from learnhub.keys import clock_key, readonly_key, sessions_key, settings_key
 from service.practitioners import sessions
 
 COOKIE = "lh_practitioner"

@@ -19,41 +19,21 @@ import nh3
 from aiohttp import web
 
 from handlers.inputs import whole_number
-from handlers.pages import render
+from handlers.pages import labels, render
 from handlers.reader import practitioner
+from learnhub.keys import readonly_key, settings_key, tagging_key
 from service.briefs import search
 from service.briefs import service as briefs
 from service.briefs.models import Audience, Brief, BriefHistory, Status
 from service.briefs.queries import SINGULAR, Filters, audiences_for
 from service.feeds.links import feed_links
 from service.feeds.service import describe, facet_url, query_url
-from service.keys import readonly_key, settings_key, tagging_key
 from service.taxonomy import FACETS, Facet, Taxonomy
 
 routes = web.RouteTableDef()
 PAGE_SIZE = 20
 EXCERPT = 240
 LEGENDS = {"themes": "Theme", "agencies": "Agency", "boroughs": "Borough"}
-
-
-@dataclass(frozen=True)
-class Tag:
-    facet: Facet
-    code: str
-    label: str
-
-
-def labels(brief: Brief, taxonomy: Taxonomy) -> list[Tag]:
-    """The brief's tags with their labels, facet by facet in taxonomy order."""
-    found = []
-    for facet in FACETS:
-        for code in brief.codes(facet):
-            try:
-                label = taxonomy.get(facet, code).label
-            except KeyError:  # a code since retired from the taxonomy still names itself
-                label = code
-            found.append(Tag(facet, code, label))
-    return found
 
 
 def excerpt(brief: Brief) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.api import Api
-from service.keys import clock_key, sessions_key
+from learnhub.keys import clock_key, sessions_key
 from service.staff import service
 from service.staff.models import Role, StaffMember
 from service.staff.schemas import StaffCreate, StaffCreated

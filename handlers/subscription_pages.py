@@ -12,17 +12,18 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.common import limit, mail, subscription_out, wake_requests
 from handlers.inputs import read_form, whole_number
 from handlers.pages import render
-from handlers.subscriptions import limit, mail, subscription_out, wake_requests
+from learnhub.keys import clock_key, readonly_key, sessions_key, tagging_key
 from service.briefs.queries import SINGULAR
 from service.errors import Invalid
-from service.keys import clock_key, readonly_key, sessions_key, tagging_key
 from service.taxonomy import FACETS
-from subscribers import groups, service
-from subscribers.models import Subscriber
-from subscribers.schemas import SubscribeRequest, SubscriptionUpdate
-from subscribers.tokens import Purpose
+from subscribers.groups import service as groups
+from subscribers.subscriptions import service
+from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.schemas import SubscribeRequest, SubscriptionUpdate
+from subscribers.subscriptions.tokens import Purpose
 
 routes = web.RouteTableDef()
 DONE = {

@@ -8,51 +8,21 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.api import Api
-from service.keys import (
-    clock_key,
-    composer_key,
-    limiter_key,
-    links_key,
-    mail_worker_key,
-    readonly_key,
-    requests_key,
-    sessions_key,
-    tagging_key,
+from handlers.common import limit, mail, subscription_out, wake_requests
+from learnhub.keys import clock_key, links_key, readonly_key, sessions_key, tagging_key
+from subscribers.groups import service as groups
+from subscribers.subscriptions import export, service
+from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.schemas import (
+    Accepted,
+    SubscribeRequest,
+    SubscriptionOut,
+    SubscriptionUpdate,
 )
-from subscribers import emails, export, groups, service
-from subscribers.models import Subscriber
-from subscribers.schemas import Accepted, SubscribeRequest, SubscriptionOut, SubscriptionUpdate
-from subscribers.tokens import Purpose
+from subscribers.subscriptions.tokens import Purpose
 
 api = Api()
 TAG = "subscriptions"
-
-
-def mail(request: web.Request) -> emails.Mail:
-    return emails.Mail(composer=request.app[composer_key], links=request.app[links_key])
-
-
-def wake_mail(app: web.Application) -> None:
-    """Call after committing new mail rows: the sender starts at once instead of polling."""
-    worker = app.get(mail_worker_key)
-    if worker is not None:
-        worker.wake()
-
-
-def wake_requests(app: web.Application) -> None:
-    """Call after committing a link request: it is handled at once instead of polling."""
-    worker = app.get(requests_key)
-    if worker is not None:
-        worker.wake()
-
-
-def subscription_out(request: web.Request, subscriber: Subscriber) -> SubscriptionOut:
-    return export.subscription_out(subscriber, request.app[links_key])
-
-
-async def limit(request: web.Request, email: str | None = None) -> None:
-    keys = [f"ip:{request.remote}"] + ([f"email:{email.lower()}"] if email else [])
-    await request.app[limiter_key].check(*keys)
 
 
 @api.route(

@@ -8,8 +8,8 @@ from aiohttp import web
 from pydantic import ConfigDict, Field, model_validator
 
 from handlers.api import Api
+from learnhub.keys import tagging_key
 from service.briefs.schemas import LearningPoint
-from service.keys import tagging_key
 from service.schemas import NoNul, Request, Response
 from service.staff.models import Role, StaffMember
 from service.tagging import TagSuggestions, brief_text

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, Table, TypeDecorator, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -86,6 +86,14 @@ def dialect_insert(session: AsyncSession, table: Table) -> Any:
 
 def table_of(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
+
+
+async def ping(session: AsyncSession) -> None:
+    """One round trip to the database (the readiness probe's); raises if it cannot be made."""
+    await session.execute(_PING)
+
+
+_PING = text("SELECT 1")
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -31,9 +31,6 @@ class Settings(BaseSettings):
     mail_from: str = "Learning Hub <learning@localhost>"
     mail_concurrency: int = Field(default=4, ge=1, le=64)
     mail_rate: float = Field(default=0, ge=0)
-    # Processes that compose and queue a publication's alerts beside the event loop (so
-    # that a large fan-out takes no time from sending and pages); 0 does it on the loop.
-    fanout_processes: int = Field(default=1, ge=0, le=16)
     timezone: str = "Europe/London"
     daily_digest_time: time = time(7, 30)
     weekly_digest_day: Weekday = "mon"

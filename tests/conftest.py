@@ -14,10 +14,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from learnhub.app import create_app
+from learnhub.models import Base
 from service import db
-from service.app import create_app
 from service.migrate import upgrade
-from service.models import Base
 from service.settings import Settings
 from service.staff import service as staff_service
 from service.staff.models import Role
@@ -62,9 +62,6 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key="test-secret-key",  # type: ignore[arg-type]  # noqa: S106
         maildir=tmp_path / "mail",
         practitioner_domains="nhs.net,merseyside.police.uk",  # type: ignore[arg-type]
-        # Alerts composed on the test's own loop, where its clock and patches apply; the
-        # fan-out processes have tests of their own (tests/subscribers/test_fanout.py).
-        fanout_processes=0,
     )
 
 

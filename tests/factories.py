@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from subscribers.models import Personal, Subscriber
-from subscribers.service import get_or_create, set_filters
+from subscribers.subscriptions.models import Subscriber, SubscriptionState
+from subscribers.subscriptions.service import get_or_create, set_filters
 
 
 async def person(
@@ -23,7 +23,7 @@ async def person(
     """A subscriber who confirmed (consented) at ``since``."""
     subscriber = await get_or_create(session, email, since)
     subscriber.status, subscriber.frequency = status, frequency
-    if status == Personal.active:
+    if status == SubscriptionState.active:
         subscriber.confirmed_at = subscriber.consented_at = since
     subscriber.paused_at = since if paused else None
     await set_filters(session, subscriber, filters)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import ClientSession, web
 
 from handlers.access_log import AccessLogger, redact
-from service.app import create_app
+from learnhub.app import create_app
 from service.settings import Settings
 from tests.conftest import Clock
 from tests.smtp import free_port

@@ -17,12 +17,12 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.app import create_app
-from service.keys import links_key
+from learnhub.app import create_app
+from learnhub.keys import links_key
 from service.settings import Settings
 from service.staff.models import StaffMember, StaffSession
 from service.staff.service import hash_token
-from subscribers import service as subscribers
+from subscribers.subscriptions import service as subscribers
 from tests.briefs_data import brief_body
 from tests.conftest import Clock
 

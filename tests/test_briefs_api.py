@@ -33,7 +33,8 @@ async def test_full_lifecycle_writes_events(
     )
     assert brief["status"] == "draft" and brief["revision"] == 1
     assert "safer-sleep" in brief["themes"] and "sefton" in brief["boroughs"]
-    assert all(t["source"] == "auto" and t["evidence"] for t in brief["tagging"]["themes"])
+    tagged = brief["tagging"]["themes"]
+    assert tagged and all(t["source"] == "auto" and t["evidence"] for t in tagged)
     url = f"/api/v1/briefs/{brief['id']}"
     assert (await client.get(url)).status == 404  # a draft is not public
     assert (await client.get(url, headers=publisher)).status == 200

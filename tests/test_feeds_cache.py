@@ -12,9 +12,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import create_app
+from learnhub.app import create_app
+from learnhub.keys import dispatcher_key, feed_cache_key
 from service.feeds.cache import FeedCache, RenderedFeed
-from service.keys import dispatcher_key, feed_cache_key
 from service.settings import Settings
 from tests.briefs_data import brief_body
 from tests.conftest import Clock

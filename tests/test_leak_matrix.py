@@ -17,10 +17,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from digests.jobs import digests_of
 from digests.schedule import latest_scheduled
 from digests.service import run_digest
-from subscribers.models import GroupMember
+from learnhub.schedule import digests_of
+from subscribers.groups.models import GroupMember
 from tests import factories
 from tests.briefs_data import brief_body
 from tests.conftest import Clock

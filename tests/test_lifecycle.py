@@ -21,11 +21,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from digests.jobs import digests_of
 from digests.service import run_digest
-from handlers.console.reach import sent_counts
-from service.keys import dispatcher_key
+from learnhub.keys import dispatcher_key
+from learnhub.schedule import digests_of
 from service.mail.models import MailMessage
+from service.mail.queries import sent_counts
 from tests import factories
 from tests.briefs_data import brief_body
 from tests.conftest import Clock
@@ -422,7 +422,7 @@ Check = Callable[[dict[str, Seen]], bool]
 
 
 def each(check: Callable[[Seen], bool]) -> Check:
-    return lambda seen: all(check(s) for s in seen.values())
+    return lambda seen: bool(seen) and all(check(s) for s in seen.values())
 
 
 def nobody_mailed(kind: str | None = None) -> Check:

@@ -14,7 +14,7 @@ from handlers.taxonomy import SuggestRequest
 from service.briefs.schemas import BriefUpdate
 from service.schemas import LINE_PATTERN, MAX_ID, TEXT_PATTERN
 from service.taxonomy import FACETS, default_taxonomy
-from subscribers.schemas import GroupCreate, GroupUpdate
+from subscribers.groups.schemas import GroupCreate, GroupUpdate
 
 
 @pytest.fixture

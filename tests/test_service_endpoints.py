@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from openapi_spec_validator import validate
 from pydantic import SecretStr
 
-from service.app import create_app
+from learnhub.app import create_app
 from service.settings import Settings
 from tests.briefs_data import brief_body
 from tests.conftest import Clock

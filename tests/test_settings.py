@@ -39,12 +39,6 @@ def test_variables_are_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ValidationError, match="trusted_proxies"):
         Settings(_env_file=None)  # type: ignore[call-arg]
     monkeypatch.delenv("LEARNHUB_TRUSTED_PROXIES")
-    monkeypatch.setenv("LEARNHUB_FANOUT_PROCESSES", "0")
-    assert Settings(_env_file=None).fanout_processes == 0  # type: ignore[call-arg]
-    monkeypatch.setenv("LEARNHUB_FANOUT_PROCESSES", "-1")
-    with pytest.raises(ValidationError, match="fanout_processes"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
-    monkeypatch.delenv("LEARNHUB_FANOUT_PROCESSES")
     monkeypatch.setenv("LEARNHUB_DATABASE_URL", "sqlite+aiosqlite:///:memory:")
     with pytest.raises(ValidationError, match="SQLite needs a file"):
         Settings(_env_file=None)  # type: ignore[call-arg]

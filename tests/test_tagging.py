@@ -234,7 +234,7 @@ def test_brief_text_joins_fields_and_offsets_refer_to_it(tagger: Tagger) -> None
     result = tagger.tag(text)
     assert {"infants", "information-sharing", "whole-family"} <= set(result.codes("themes"))
     for tag in result.themes:
-        assert all(text[e.start : e.end] == e.text for e in tag.evidence)
+        assert tag.evidence and all(text[e.start : e.end] == e.text for e in tag.evidence)
 
 
 def test_deterministic_and_empty(tagger: Tagger) -> None:

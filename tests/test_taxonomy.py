@@ -77,7 +77,8 @@ def test_packaged_file_loads_with_version_and_health_children() -> None:
         "public-health",
         "health-commissioning",
     }
-    assert all(t.phrases and t.label and t.description for f in FACETS for t in taxonomy.terms(f))
+    terms = [t for f in FACETS for t in taxonomy.terms(f)]
+    assert terms and all(t.phrases and t.label and t.description for t in terms)
 
 
 def test_api_get_expand_unknown(tmp_path: Path) -> None:

@@ -1,65 +1,18 @@
-"""Signing in by an emailed one-time link, the session cookie, and the check on every page."""
+"""Signing in by an emailed one-time link, and signing out: the session cookie's routes.
+
+The check on every console page is ``staff_only`` in ``handlers.console.common``.
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from aiohttp import web
 
-from handlers.pages import render
-from handlers.subscriptions import limit, wake_requests
-from service.keys import clock_key, sessions_key, settings_key
+from handlers.common import limit, wake_requests
+from handlers.console.common import COOKIE, page, see_other
+from learnhub.keys import clock_key, sessions_key, settings_key
 from service.staff import sessions
-from service.staff.models import Role, StaffMember
 
 routes = web.RouteTableDef()
-COOKIE = "lh_staff"
-staff_key = web.RequestKey("console_staff", StaffMember)
-View = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def staff_only(role: Role = Role.publisher) -> Callable[[View], View]:
-    """Let a signed-in member of staff with ``role`` through; others go to sign in, or 403."""
-
-    def wrap(view: View) -> View:
-        @functools.wraps(view)
-        async def handle(request: web.Request) -> web.StreamResponse:
-            staff = await signed_in(request)
-            if staff is None:
-                raise web.HTTPSeeOther("/staff/sign-in")
-            if not staff.can(role):
-                raise web.HTTPForbidden(reason=f"Only an {role.value} can use this page.")
-            request[staff_key] = staff
-            response = await view(request)
-            response.headers["Cache-Control"] = "no-store"
-            return response
-
-        return handle
-
-    return wrap
-
-
-async def signed_in(request: web.Request) -> StaffMember | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    app = request.app
-    async with app[sessions_key].begin() as session:
-        return await sessions.current(session, token, app[clock_key]())
-
-
-def page(
-    template: str, request: web.Request, context: dict[str, Any], status: int = 200
-) -> web.Response:
-    """A console page: every template gets the signed-in member of staff."""
-    return render(template, request, {"staff": request.get(staff_key), **context}, status=status)
-
-
-def see_other(location: str) -> web.Response:
-    """A redirect that can carry cookies (a raised HTTPSeeOther loses them in middleware)."""
-    return web.Response(status=303, headers={"Location": location})
 
 
 @routes.get("/staff")

@@ -11,18 +11,18 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from handlers.console import previews
-from handlers.console.auth import page, see_other, staff_key, staff_only
+from handlers.console.common import page, see_other, staff_key, staff_only
 from handlers.console.editor import EditorForm, form_errors, highlighted, suggest, tag_rows
-from handlers.console.reach import sent_counts
-from handlers.site import labels
+from handlers.pages import labels
+from learnhub.keys import clock_key, dispatcher_key, readonly_key, sessions_key, tagging_key
+from service.briefs import queries
 from service.briefs import service as briefs
 from service.briefs.models import Brief, Status
 from service.briefs.schemas import BriefCreate, BriefUpdate, LifecycleRequest, WithdrawRequest
 from service.errors import Invalid
-from service.keys import clock_key, dispatcher_key, readonly_key, sessions_key, tagging_key
+from service.mail.queries import sent_counts
 
 routes = web.RouteTableDef()
 ID = "{id:[0-9a-fA-F-]{32,36}}"
@@ -71,7 +71,7 @@ def _id(request: web.Request) -> uuid.UUID:
 @staff_only()
 async def brief_lists(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
-        found = list(await session.scalars(select(Brief).order_by(Brief.updated_at.desc())))
+        found = await queries.by_last_change(session)
         sent = await sent_counts(session, [b.id for b in found])
     lists = {status.value: [b for b in found if b.status == status] for status in Status}
     return page("console/briefs.html", request, {"lists": lists, "sent": sent})

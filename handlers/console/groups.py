@@ -7,16 +7,16 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from handlers.console.auth import page, see_other, staff_only
+from handlers.common import mail, wake_mail
+from handlers.console.common import page, see_other, staff_only
 from handlers.inputs import path_id
-from handlers.subscriptions import mail, wake_mail
+from learnhub.keys import clock_key, readonly_key, sessions_key, settings_key, tagging_key
 from service.errors import Conflict, Invalid
-from service.keys import clock_key, readonly_key, sessions_key, settings_key, tagging_key
 from service.staff.models import Role
 from service.taxonomy import FACETS
-from subscribers import groups
-from subscribers.models import Group
-from subscribers.schemas import GroupCreate, MemberAdd
+from subscribers.groups import service as groups
+from subscribers.groups.models import Group
+from subscribers.groups.schemas import GroupCreate, MemberAdd
 
 routes = web.RouteTableDef()
 ID = "{id:\\d+}"

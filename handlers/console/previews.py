@@ -8,9 +8,9 @@ from typing import Any, cast
 
 from aiohttp import web
 
+from learnhub.keys import clock_key, composer_key, settings_key, tagging_key
 from service.briefs.models import Brief
 from service.feeds.build import FeedItem, FeedMeta, categories, entry_html, render_feed
-from service.keys import clock_key, composer_key, settings_key, tagging_key
 from service.staff.models import StaffMember
 
 

@@ -1,4 +1,5 @@
-"""Reading briefs: the public list with its filters and cursor, and who may read what."""
+"""Reading briefs: the public list with its filters and cursor, who may read what, and the
+console's lists."""
 
 from __future__ import annotations
 
@@ -116,3 +117,21 @@ async def list_public(
     more = len(briefs) > limit
     briefs = briefs[:limit]
     return briefs, encode_cursor(briefs[-1]) if more else None
+
+
+async def by_last_change(session: AsyncSession) -> list[Brief]:
+    """Every brief, whatever its status and audience, the most recently changed first."""
+    return list(await session.scalars(_BY_LAST_CHANGE))
+
+
+async def ever_published(session: AsyncSession) -> list[Brief]:
+    """Every brief ever published (withdrawn ones, and drafts restored from them, included),
+    newest first publication first."""
+    return list(await session.scalars(_EVER_PUBLISHED))
+
+
+# Statements built once.
+_BY_LAST_CHANGE = select(Brief).order_by(Brief.updated_at.desc())
+_EVER_PUBLISHED = (
+    select(Brief).where(Brief.published_at.is_not(None)).order_by(Brief.published_at.desc())
+)

@@ -23,7 +23,6 @@ from service.feeds.build import (
 )
 from service.feeds.cache import RenderedFeed
 from service.taxonomy import FACETS, Facet, Taxonomy
-from subscribers.models import Group
 
 FEED_SIZE = 50
 MAX_FILTER_VALUES = 30
@@ -110,15 +109,21 @@ async def render_public(
 
 
 async def render_group(
-    session: AsyncSession, group: Group, *, taxonomy: Taxonomy, base_url: str, self_url: str
+    session: AsyncSession,
+    name: str,
+    filters: Filters,
+    *,
+    practitioners: bool,
+    taxonomy: Taxonomy,
+    base_url: str,
+    self_url: str,
 ) -> RenderedFeed:
     """A group's private stream; restricted briefs too if it is a practitioner group."""
-    filters = normalise(group.themes, group.agencies, group.boroughs)
     audiences: tuple[Audience, ...] = (Audience.public,)
-    if group.practitioners_only:
+    if practitioners:
         audiences += (Audience.practitioners,)
-    title = f"Learning briefs for {group.name}"
-    description = f"{DESCRIPTION}, for the practitioner group {group.name}."
+    title = f"Learning briefs for {name}"
+    description = f"{DESCRIPTION}, for the practitioner group {name}."
     meta = FeedMeta(title, description, self_url, f"{base_url}/", NEVER)
     query = published_briefs(filters, taxonomy, audiences=audiences)
     return await _render(
@@ -128,7 +133,7 @@ async def render_group(
         fmt="atom",
         taxonomy=taxonomy,
         base_url=base_url,
-        restricted=group.practitioners_only,
+        restricted=practitioners,
     )
 
 

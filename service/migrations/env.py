@@ -5,8 +5,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from learnhub.models import Base
 from service import db
-from service.models import Base
 from service.settings import Settings
 
 config = context.config

@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.briefs.audience import in_domains
 from service.errors import DomainError
 from service.mail.compose import Composer
 from service.mail.service import Outgoing, enqueue
 from service.practitioners.models import PractitionerSession, PractitionerSignInLink
 from service.staff.service import hash_token, normalise_email
-from subscribers.audience import in_domains
 
 LINK_LIFETIME = timedelta(minutes=15)
 IDLE = timedelta(days=30)

@@ -27,7 +27,7 @@ ABSOLUTE = timedelta(hours=12)
 TOUCH_AFTER = timedelta(minutes=1)
 
 
-STAFF_SIGN_IN = "staff_sign_in"  # the kind of link request (service.requests.handlers)
+STAFF_SIGN_IN = "staff_sign_in"  # the kind of link request (learnhub.requests)
 
 
 async def ask(session: AsyncSession, email: str, now: datetime) -> None:

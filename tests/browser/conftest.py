@@ -2,11 +2,15 @@
 
 Skipped cleanly when Debian's chromium (/usr/bin/chromium) or Playwright is missing; no
 browser is ever downloaded.
+
+Screenshots go to a temporary directory of the run (pytest keeps the last three runs'), or to
+``$LEARNHUB_SCREENSHOTS`` when set; the directory is named at the end of the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,7 @@ from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.app import create_app
+from learnhub.app import create_app
 from service.settings import Settings
 from service.staff import service as staff_service
 from service.staff.models import Role
@@ -32,7 +36,7 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+SCREENSHOTS = pytest.StashKey[Path]()  # where this run's screenshots went
 PUBLISHER = "browser.publisher@merseyside.police.uk"
 ADMIN = "browser.admin@merseyside.police.uk"
 
@@ -72,12 +76,31 @@ async def browser() -> AsyncIterator[Any]:
         await chromium.close()
 
 
-@pytest.fixture
-def screenshot() -> Any:
-    SCREENSHOTS.mkdir(exist_ok=True)
-    (SCREENSHOTS / ".gitignore").write_text("*\n")
+@pytest.fixture(scope="session")
+def screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    chosen = os.environ.get("LEARNHUB_SCREENSHOTS")
+    if chosen:
+        folder = Path(chosen).expanduser().resolve()
+    else:
+        folder = tmp_path_factory.mktemp("screenshots", numbered=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    request.config.stash[SCREENSHOTS] = folder
+    return folder
 
-    async def take(page: Any, name: str) -> None:
-        await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+Screenshot = Callable[..., Awaitable[None]]
+
+
+@pytest.fixture
+def screenshot(screenshots: Path) -> Screenshot:
+    """``await screenshot(page, name)``: the whole page, as ``<name>.png``."""
+
+    async def take(page: Any, name: str, *, full_page: bool = True) -> None:
+        await page.screenshot(path=str(screenshots / f"{name}.png"), full_page=full_page)
 
     return take
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if SCREENSHOTS in config.stash:
+        terminalreporter.write_line(f"browser screenshots: {config.stash[SCREENSHOTS]}")

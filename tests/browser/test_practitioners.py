@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from service.staff import service as staff_service
 from service.staff.models import Role
 from tests.briefs_data import brief_body
-from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_accessibility import AXE, TAGS
 from tests.browser.test_journeys import mail_link
 from tests.smtp import SmtpServer
@@ -108,9 +107,9 @@ async def test_a_practitioner_on_a_phone(
     await page.goto(f"{live}/")
     assert await page.get_by_text(re.compile("Signed in as")).is_visible()
     await look("practitioner-home")
-    await page.screenshot(path=str(SCREENSHOTS / "practitioner-home-top.png"))
+    await screenshot(page, "practitioner-home-top", full_page=False)
     await page.locator("#results-heading").scroll_into_view_if_needed()
-    await page.screenshot(path=str(SCREENSHOTS / "practitioner-home-results.png"))
+    await screenshot(page, "practitioner-home-results", full_page=False)
 
     await page.get_by_role("button", name="Sign out").click()
     await page.get_by_role("heading", name="You have signed out").wait_for()

@@ -9,11 +9,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from digests.jobs import digests_of
 from digests.schedule import latest_scheduled
 from digests.service import Summary, run_digest
-from service.app import create_app
-from service.keys import dispatcher_key, mail_worker_key, requests_key
+from learnhub.app import create_app
+from learnhub.keys import dispatcher_key, mail_worker_key, requests_key
+from learnhub.schedule import digests_of
 from service.settings import Settings
 from tests.briefs_data import brief_body
 from tests.conftest import Clock

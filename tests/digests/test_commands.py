@@ -9,8 +9,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from learnhub.cli import cli
 from service import db
-from service.cli import cli
 from tests import factories
 from tests.briefs_data import brief_body
 from tests.test_cli import runner

@@ -13,12 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from digests import service as digest_service
-from digests.jobs import digests_of
 from digests.models import DigestRecipient, DigestRun
-from service.keys import links_key
+from learnhub.keys import links_key
+from learnhub.schedule import digests_of
 from service.mail.models import MailMessage
-from subscribers.models import Subscriber
-from subscribers.tokens import Purpose
+from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.tokens import Purpose
 from tests import factories
 from tests.conftest import Clock
 from tests.digests.conftest import digest, drain, publish

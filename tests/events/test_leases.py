@@ -4,7 +4,6 @@ minute, and a handler's ``Later`` still puts its event off without counting a fa
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from datetime import timedelta
@@ -17,6 +16,20 @@ from service.events.dispatcher import Dispatcher, Later, Registration
 from service.events.models import Event
 from tests.conftest import Clock
 from tests.events.test_dispatcher import TYPES, events, rows
+from tests.waiting import until
+
+LEASE = timedelta(seconds=30)  # the dispatcher's default
+
+
+async def renewed(sessions: Any, clock: Clock) -> None:
+    """Wait for a heartbeat to renew the lease at the clock's time: every event still pending
+    (in hand) is then leased a whole lease from now."""
+
+    async def from_now() -> bool:
+        held = [e.leased_until for e in await rows(sessions) if e.status == "pending"]
+        return bool(held) and all(leased == clock() + LEASE for leased in held)
+
+    await until(from_now, within=10, what=f"the lease renewed at {clock()}", step=0.002)
 
 
 async def test_a_long_fan_out_keeps_its_event_from_a_second_dispatcher(
@@ -30,7 +43,7 @@ async def test_a_long_fan_out_keeps_its_event_from_a_second_dispatcher(
         calls.append(event.id)
         for _ in range(30):  # five minutes of the dispatcher's clock, ten lease lengths
             clock.advance(seconds=10)
-            await asyncio.sleep(0.01)
+            await renewed(sessions, clock)
             taken.extend((await other._claim()).ids)
 
     await events(
@@ -71,7 +84,8 @@ async def test_later_puts_the_event_off_without_a_failure_while_the_lease_is_ren
     waits = {"left": 1}
 
     async def notices(sessions: Any, event: Event, sent: Any) -> None:
-        await asyncio.sleep(0.02)  # heartbeats come meanwhile
+        clock.advance(seconds=1)
+        await renewed(sessions, clock)  # a heartbeat comes meanwhile
         if waits["left"]:
             waits["left"] -= 1
             raise Later("an email carrying the brief is being sent")

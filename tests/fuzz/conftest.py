@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp import web
 
-from service.app import create_app
-from service.keys import engine_key, sessions_key
+from learnhub.app import create_app
+from learnhub.keys import engine_key, sessions_key
 from service.settings import Settings
 from service.staff import service as staff_service
 from service.staff.models import Role
@@ -97,7 +97,6 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
         secret_key="fuzz-secret-key",  # type: ignore[arg-type]  # noqa: S106
         maildir=Path(tmp_path_factory.mktemp("mail")),
         practitioner_domains="nhs.net,merseyside.police.uk",  # type: ignore[arg-type]
-        fanout_processes=0,
     )
     server = LiveServer(settings)
     server.start()

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import create_app
-from service.keys import composer_key, mail_worker_key, sessions_key
+from learnhub.app import create_app
+from learnhub.keys import composer_key, mail_worker_key, sessions_key
 from service.mail.service import enqueue
 from service.settings import Settings
 from tests.conftest import Clock

@@ -10,7 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 
-from service.app import create_app
+from learnhub.app import create_app
 from service.settings import Settings
 from tests.conftest import Clock
 from tests.smtp import Received, SmtpServer, smtp_server

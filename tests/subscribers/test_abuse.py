@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from service.app import create_app
+from learnhub.app import create_app
 from service.settings import Settings
 from service.staff import service as staff_service
 from service.staff.models import Role

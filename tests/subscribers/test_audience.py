@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from subscribers.audience import in_domains, may_receive
+from service.briefs.audience import in_domains, may_receive
 
 DOMAINS = ("nhs.net", "merseyside.police.uk", "knowsley.gov.uk")
 

@@ -9,9 +9,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from service.keys import dispatcher_key
+from learnhub.keys import dispatcher_key
 from service.mail.models import MailMessage
-from subscribers.tokens import Claims, Purpose, TokenProblem, Tokens
+from subscribers.subscriptions.tokens import Claims, Purpose, TokenProblem, Tokens
 from tests import factories
 from tests.conftest import Clock
 from tests.digests.conftest import drain, publish, quiet

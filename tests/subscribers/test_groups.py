@@ -8,8 +8,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from subscribers import groups
-from subscribers.models import Group, GroupMember, Subscriber
+from subscribers.groups import service as groups
+from subscribers.groups.models import Group, GroupMember
+from subscribers.subscriptions.models import Subscriber
 from tests.briefs_data import brief_body
 from tests.smtp import SmtpServer
 from tests.subscribers.conftest import link, press_button

@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.taxonomy import default_taxonomy
-from subscribers import masks
-from subscribers.matching import BriefFacts, recipients
-from subscribers.models import Group, GroupMember, Subscriber
-from subscribers.service import set_filters
+from subscribers.alerts.matching import BriefFacts, recipients
+from subscribers.groups.models import Group, GroupMember
+from subscribers.subscriptions import masks
+from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.service import set_filters
 from tests import factories
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -44,7 +45,7 @@ async def who(
         found = await recipients(
             session, brief, frequency=frequency, taxonomy=TAXONOMY, practitioner_domains=DOMAINS
         )
-    return {r.email: (r.personal, sorted(r.groups)) for r in found}
+    return {r.email: (r.subscribed, sorted(r.groups)) for r in found}
 
 
 async def test_filter_rules(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -7,7 +7,6 @@ fix it names.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,18 +15,19 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from digests import service as digest_service
-from service.app import create_app
+from learnhub.app import create_app
+from learnhub.keys import dispatcher_key
 from service.events.models import Event
-from service.keys import dispatcher_key
 from service.mail.models import MailMessage
-from subscribers.models import Subscriber
-from subscribers.service import end
+from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.service import end
 from tests import factories
 from tests.briefs_data import brief_body
 from tests.conftest import Clock
 from tests.digests.conftest import digest, drain, publish, quiet
 from tests.smtp import Received, SmtpServer
 from tests.subscribers.conftest import mail_settings
+from tests.waiting import until
 
 __all__ = ["mail_settings", "quiet"]
 SINCE = datetime(2026, 11, 1, tzinfo=UTC)
@@ -338,10 +338,10 @@ async def test_a_digest_run_that_overlaps_a_withdrawal_plans_again(
     await publish(quiet, publisher, clock, "2026-11-23 10:00", title="Kept brief")
     gone = await publish(quiet, publisher, clock, "2026-11-23 11:00", title="Withdrawn brief")
     await drain(app)
-    original = digest_service._prepare
+    original = digest_service.compose
     withdrawn: list[bool] = []
 
-    async def prepare_then_withdraw(*args: Any, **kwargs: Any) -> Any:
+    async def compose_then_withdraw(*args: Any, **kwargs: Any) -> Any:
         batch = await original(*args, **kwargs)
         if not withdrawn:  # between planning and writing the first batch
             withdrawn.append(True)
@@ -349,7 +349,7 @@ async def test_a_digest_run_that_overlaps_a_withdrawal_plans_again(
             await drain(app)
         return batch
 
-    monkeypatch.setattr(digest_service, "_prepare", prepare_then_withdraw)
+    monkeypatch.setattr(digest_service, "compose", compose_then_withdraw)
     summary = await digest(quiet, clock, "daily", "2026-11-24 07:30")
     assert withdrawn and summary.queued == 1
     (sent,) = to(smtp_server, "daily@nhs.net")
@@ -410,12 +410,15 @@ async def test_a_domain_removed_from_the_settings_takes_back_what_is_queued_to_i
     restarted = await aiohttp_client(create_app(narrower, clock=clock))  # workers run
     smtp_server.start()
     await smtp_server.received(1)
-    for _ in range(50):
+
+    async def statuses() -> dict[str, str]:
         async with sessions() as session:
-            statuses = {m.recipient: m.status for m in await session.scalars(select(MailMessage))}
-        if set(statuses.values()) <= {"cancelled", "sent"}:
-            break
-        await asyncio.sleep(0.1)
-    assert statuses == {"hv@nhs.net": "cancelled", "pc@merseyside.police.uk": "sent"}
+            return {m.recipient: m.status for m in await session.scalars(select(MailMessage))}
+
+    async def settled() -> bool:
+        return not {"pending", "sending"} & set((await statuses()).values())
+
+    await until(settled, within=10, what="neither alert still to send")
+    assert await statuses() == {"hv@nhs.net": "cancelled", "pc@merseyside.police.uk": "sent"}
     assert [m.recipients for m in smtp_server.messages] == [("pc@merseyside.police.uk",)]
     assert restarted.server.app is not None

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.app import create_app
+from learnhub.app import create_app
 from service.settings import Settings
 from service.staff import service as staff_service
 from service.staff.models import Role

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.app import create_app
+from learnhub.app import create_app
 from service.practitioners.models import PractitionerSession, PractitionerSignInLink
 from service.settings import Settings
 from tests.conftest import Clock

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from subscribers.models import Group
-from subscribers.tokens import Claims, Purpose, Tokens
+from subscribers.subscriptions.tokens import Claims, Purpose, Tokens
 
 
 class Holder(Protocol):
@@ -24,17 +23,15 @@ class Links:
     base_url: str
     tokens: Tokens
 
-    def token(self, subscriber: Holder, purpose: Purpose, group: Group | None = None) -> str:
-        claims = Claims(
-            subscriber.id, subscriber.token_version, purpose, group.id if group else None
-        )
+    def token(self, subscriber: Holder, purpose: Purpose, group_id: int | None = None) -> str:
+        claims = Claims(subscriber.id, subscriber.token_version, purpose, group_id)
         return self.tokens.make(claims)
 
     def confirm(self, subscriber: Holder) -> str:
         return f"{self.base_url}/subscriptions/confirm/{self.token(subscriber, Purpose.confirm)}"
 
-    def join(self, subscriber: Holder, group: Group) -> str:
-        token = self.token(subscriber, Purpose.membership, group)
+    def join(self, subscriber: Holder, group_id: int) -> str:
+        token = self.token(subscriber, Purpose.membership, group_id)
         return f"{self.base_url}/subscriptions/join/{token}"
 
     def manage(self, subscriber: Holder) -> str:

@@ -9,9 +9,6 @@ from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 from service.schemas import (
     AgencyCode,
     BoroughCode,
-    Line,
-    NoNul,
-    Omittable,
     Request,
     Response,
     ThemeCode,
@@ -21,8 +18,6 @@ FrequencyName = Literal["immediate", "daily", "weekly"]
 Themes = Annotated[list[ThemeCode], Field(default_factory=list, max_length=30)]
 Agencies = Annotated[list[AgencyCode], Field(default_factory=list, max_length=30)]
 Boroughs = Annotated[list[BoroughCode], Field(default_factory=list, max_length=30)]
-Description = Annotated[str, StringConstraints(max_length=2000), NoNul]
-GroupName = Annotated[Line, Field(max_length=200)]  # the column's length
 
 
 def _deliverable(address: str) -> str:
@@ -85,65 +80,3 @@ class SubscriptionOut(Response):
     groups: list[MembershipOut]
     manage_url: str
     export_url: str
-
-
-class GroupCreate(Request):
-    name: GroupName
-    description: Description = ""
-    borough: BoroughCode | None = None
-    agency: AgencyCode | None = None
-    themes: Themes
-    agencies: Agencies
-    boroughs: Boroughs
-    frequency: FrequencyName = "weekly"
-    practitioners_only: bool = False
-
-
-class GroupUpdate(Request):
-    """What is left out is kept; ``borough`` and ``agency`` are cleared by null, the other
-    fields can't be null (the columns are not nullable)."""
-
-    name: Omittable[GroupName] = None
-    description: Omittable[Description] = None
-    borough: BoroughCode | None = None
-    agency: AgencyCode | None = None
-    themes: Omittable[Annotated[list[ThemeCode], Field(max_length=30)]] = None
-    agencies: Omittable[Annotated[list[AgencyCode], Field(max_length=30)]] = None
-    boroughs: Omittable[Annotated[list[BoroughCode], Field(max_length=30)]] = None
-    frequency: Omittable[FrequencyName] = None
-    practitioners_only: Omittable[bool] = None
-
-
-class MemberAdd(Request):
-    email: Address
-
-
-class MemberOut(Response):
-    email: str
-    confirmed: bool
-    invited_at: datetime
-    confirmed_at: datetime | None
-
-
-class GroupOut(Response):
-    id: int
-    name: str
-    description: str
-    borough: str | None
-    agency: str | None
-    themes: list[str]
-    agencies: list[str]
-    boroughs: list[str]
-    frequency: FrequencyName
-    practitioners_only: bool
-    has_feed: bool
-    members: list[MemberOut]
-    created_at: datetime
-
-
-class GroupList(Response):
-    items: list[GroupOut]
-
-
-class FeedToken(Response):
-    feed_url: str

@@ -1,14 +1,18 @@
-"""People who receive learning, what they asked for, and the practitioner groups they are in."""
+"""People who receive learning, and what they asked for."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from subscribers.groups.models import GroupMember
 
 
 class Frequency(StrEnum):
@@ -17,7 +21,7 @@ class Frequency(StrEnum):
     weekly = "weekly"
 
 
-class Personal(StrEnum):
+class SubscriptionState(StrEnum):
     """The state of a person's own subscription (a group member may have none)."""
 
     none = "none"
@@ -38,7 +42,7 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # The address is confirmed once its owner follows a confirmation link.
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(16), default=Personal.none.value)
+    status: Mapped[str] = mapped_column(String(16), default=SubscriptionState.none.value)
     frequency: Mapped[str] = mapped_column(String(16), default=Frequency.weekly.value)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(32))
@@ -91,48 +95,6 @@ class CodeBit(Base):
     bit: Mapped[int] = mapped_column(Integer)
 
 
-class Group(Base):
-    """A practitioner group: a borough's health visitors, a MASH team, schools' leads."""
-
-    __tablename__ = "groups"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    borough: Mapped[str | None] = mapped_column(String(64))
-    agency: Mapped[str | None] = mapped_column(String(64))
-    themes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    agencies: Mapped[list[str]] = mapped_column(JSON, default=list)
-    boroughs: Mapped[list[str]] = mapped_column(JSON, default=list)
-    frequency: Mapped[str] = mapped_column(String(16))
-    practitioners_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    # Loaded only where asked for (subscribers.groups.get and get_all): otherwise loading one
-    # subscriber would load every member of each of their groups, and those members' groups.
-    members: Mapped[list[GroupMember]] = relationship(
-        back_populates="group", cascade="all, delete-orphan", lazy="raise_on_sql"
-    )
-
-
-class GroupMember(Base):
-    __tablename__ = "group_members"
-
-    group_id: Mapped[int] = mapped_column(
-        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
-    )
-    subscriber_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
-    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    consent_version: Mapped[str | None] = mapped_column(String(32))
-
-    group: Mapped[Group] = relationship(back_populates="members", lazy="joined")
-    subscriber: Mapped[Subscriber] = relationship(back_populates="memberships", lazy="joined")
-
-
 class Counter(Base):
     """Anonymous counts that outlive the people they count (erasures, for example)."""
 
@@ -140,3 +102,7 @@ class Counter(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# Subscriber.memberships names GroupMember: wherever Subscriber is mapped, so is it.
+from subscribers.groups import models as _groups  # noqa: E402, F401

@@ -9,7 +9,8 @@ from service.mail.models import MailDelivery, MailMessage, MailSuppression
 from service.practitioners.models import PractitionerSession, PractitionerSignInLink
 from service.requests.models import LinkRequest
 from service.staff.models import StaffMember, StaffSession, StaffSignInLink
-from subscribers.models import Counter, Group, GroupMember, Subscriber, SubscriptionCode
+from subscribers.groups.models import Group, GroupMember
+from subscribers.subscriptions.models import Counter, Subscriber, SubscriptionCode
 
 __all__ = ["Base", "Brief", "BriefHistory", "BriefTag", "Event", "StaffMember"]
 __all__ += ["MailDelivery", "MailMessage", "MailSuppression"]

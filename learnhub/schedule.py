@@ -1,16 +1,20 @@
-"""The digest tick, run by the scheduler inside ``learnhub serve`` and at start-up."""
+"""The scheduler inside ``learnhub serve``: the digest tick, run on schedule and at start-up,
+and the hourly purge of old mail bodies (service.mail.purge)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
+from apscheduler.triggers.interval import IntervalTrigger
 
 from digests.schedule import latest_scheduled, scheduler
 from digests.service import Digests, run_digest
-from service.keys import (
+from learnhub.keys import (
     clock_key,
     composer_key,
     links_key,
@@ -20,6 +24,7 @@ from service.keys import (
     settings_key,
     tagging_key,
 )
+from service.mail import purge
 
 log = logging.getLogger(__name__)
 FREQUENCIES = ("daily", "weekly")
@@ -37,19 +42,26 @@ def digests_of(app: web.Application) -> Digests:
 
 
 def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:
-    """Digests on schedule; at start-up, a run missed while the service was down."""
+    """Digests on schedule; at start-up, a run missed while the service was down. Old mail
+    bodies dropped every hour, and at start-up."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         digests, clock = digests_of(app), app[clock_key]
-        running: set[asyncio.Task[None]] = set()
+        running: set[asyncio.Task[object]] = set()
 
-        async def tick(frequency: str) -> None:
+        async def shielded(job: Coroutine[Any, Any, object]) -> None:
             # Shielded and awaited at shutdown: the scheduler cancels jobs when it stops,
             # and a run cancelled mid-transaction would strand its connection.
-            task = asyncio.create_task(run(frequency))
+            task = asyncio.create_task(job)
             running.add(task)
             task.add_done_callback(running.discard)
             await asyncio.shield(task)
+
+        async def tick(frequency: str) -> None:
+            await shielded(run(frequency))
+
+        async def purge_bodies() -> None:
+            await shielded(purge.purge(app[sessions_key], clock))
 
         async def run(frequency: str) -> None:
             now = clock()
@@ -67,6 +79,15 @@ def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[Non
             jobs.start()
             for frequency in FREQUENCIES:  # catch up, now, what the schedule missed
                 jobs.add_job(tick, args=[frequency], id=f"catch-up-{frequency}")
+            jobs.add_job(
+                purge_bodies,
+                IntervalTrigger(seconds=purge.EVERY.total_seconds()),
+                id="purge-mail-bodies",
+                next_run_time=datetime.now(UTC),  # and now
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=None,
+            )
         yield
         if jobs.running:
             jobs.shutdown(wait=False)

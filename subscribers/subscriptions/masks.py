@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from service.taxonomy import FACETS, Facet
-from subscribers.models import CodeBit, Subscriber
+from subscribers.subscriptions.models import CodeBit, Subscriber
 
 MAX_BITS = 63
 Bits = dict[tuple[str, str], int]

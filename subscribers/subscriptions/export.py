@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.mail.models import MailMessage
 from service.practitioners import sessions as practitioners
-from subscribers.links import Links
-from subscribers.models import Subscriber
-from subscribers.schemas import MembershipOut, SubscriptionOut
+from subscribers.subscriptions.links import Links
+from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.schemas import MembershipOut, SubscriptionOut
 
 
 def subscription_out(subscriber: Subscriber, links: Links) -> SubscriptionOut:

@@ -2,8 +2,8 @@
 
 A brief's codes, widened to their parents (a brief for midwives concerns whoever follows
 "health"), become one bit mask per facet, and one scan of the subscribers of a frequency
-keeps those whose filter masks meet it (subscribers.masks). Groups are few: they are matched
-in memory and their confirmed members added.
+keeps those whose filter masks meet it (subscribers.subscriptions.masks). Groups are few:
+they are matched in memory and their confirmed members added.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.briefs.audience import may_receive
+from service.briefs.models import Brief
 from service.briefs.queries import REGION_WIDE_WHEN_EMPTY
 from service.taxonomy import FACETS, Facet, Taxonomy
-from subscribers import masks
-from subscribers.audience import may_receive
-from subscribers.models import Group, GroupMember, Personal, Subscriber
+from subscribers.groups.models import Group, GroupMember
+from subscribers.subscriptions import masks
+from subscribers.subscriptions.models import Subscriber, SubscriptionState
 
 
 @dataclass(frozen=True)
@@ -37,9 +39,9 @@ class Recipient:
     id: int
     email: str
     token_version: int
-    personal: bool = False
+    subscribed: bool = False  # matched by their own subscription (else by groups only)
     groups: list[str] = field(default_factory=list)
-    # Told this brief had been withdrawn, and now told it is back (subscribers.notices).
+    # Told this brief had been withdrawn, and now told it is back (subscribers.alerts.notices).
     back: bool = False
 
 
@@ -101,7 +103,7 @@ async def recipients(
         select(Subscriber.id, Subscriber.email, Subscriber.domain, Subscriber.token_version)
         .where(
             Subscriber.frequency == frequency,
-            Subscriber.status == Personal.active.value,
+            Subscriber.status == SubscriptionState.active.value,
             Subscriber.paused_at.is_(None),
             *_filters_met(facts, taxonomy, bits),
         )
@@ -113,7 +115,7 @@ async def recipients(
         if ok is None:
             ok = allowed[domain] = may_receive(facts.audience, domain, practitioner_domains)
         if ok:
-            found[subscriber_id] = Recipient(subscriber_id, email, version, personal=True)
+            found[subscriber_id] = Recipient(subscriber_id, email, version, subscribed=True)
     if await _add_group_members(session, facts, found, frequency, taxonomy, practitioner_domains):
         return sorted(found.values(), key=lambda r: r.id)
     return list(found.values())  # in id order already
@@ -171,3 +173,12 @@ async def _add_group_members(
             recipient = found.setdefault(subscriber_id, Recipient(subscriber_id, email, version))
             recipient.groups.append(group.name)
     return True
+
+
+def facts_of(brief: Brief) -> BriefFacts:
+    return BriefFacts(
+        brief_id=brief.id,
+        revision=brief.revision,
+        audience=brief.audience,
+        codes={facet: frozenset(brief.codes(facet)) for facet in FACETS},
+    )

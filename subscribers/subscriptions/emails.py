@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.mail.compose import Composer
 from service.mail.models import MailMessage, MailStatus, MailSuppression
 from service.mail.service import Outgoing, enqueue
-from subscribers.links import Links
-from subscribers.models import Group, Subscriber
+from subscribers.subscriptions.links import Links
+from subscribers.subscriptions.models import Subscriber
 
 ERASED = "erased@learnhub.invalid"
 
@@ -31,7 +31,7 @@ class Mail:
 
 async def confirm(session: AsyncSession, mail: Mail, subscriber: Subscriber, now: datetime) -> None:
     context = {"confirm_url": mail.links.confirm(subscriber), "subscriber": subscriber}
-    await _send(session, mail, "confirm", subscriber, context, now)
+    await send(session, mail, "confirm", subscriber, context, now)
 
 
 async def manage_link(
@@ -39,17 +39,10 @@ async def manage_link(
 ) -> None:
     context = {"manage_url": mail.links.manage(subscriber)}
     unsubscribe = mail.links.unsubscribe(subscriber)
-    await _send(session, mail, "manage_link", subscriber, context, now, unsubscribe)
+    await send(session, mail, "manage_link", subscriber, context, now, unsubscribe)
 
 
-async def group_invite(
-    session: AsyncSession, mail: Mail, subscriber: Subscriber, group: Group, now: datetime
-) -> None:
-    context = {"join_url": mail.links.join(subscriber, group), "group": group}
-    await _send(session, mail, "group_invite", subscriber, context, now)
-
-
-async def _send(
+async def send(
     session: AsyncSession,
     mail: Mail,
     kind: str,

@@ -16,17 +16,22 @@ from service.briefs.tags import check_codes
 from service.practitioners import sessions as practitioners
 from service.requests import worker as requests
 from service.taxonomy import FACETS, Facet, Taxonomy
-from subscribers import emails, masks
-from subscribers.models import Counter, Personal, Subscriber, SubscriptionCode
-from subscribers.schemas import SubscribeRequest, SubscriptionUpdate
-from subscribers.tokens import Purpose, TokenProblem
+from subscribers.subscriptions import emails, masks
+from subscribers.subscriptions.models import (
+    Counter,
+    Subscriber,
+    SubscriptionCode,
+    SubscriptionState,
+)
+from subscribers.subscriptions.schemas import SubscribeRequest, SubscriptionUpdate
+from subscribers.subscriptions.tokens import Purpose, TokenProblem
 
 # The wording a person saw when they consented; change it when the pages' wording changes.
 CONSENT_VERSION = "2026-11-26"
 LINK_EVERY = timedelta(minutes=10)
 ERASED = "subscribers_erased"
 SUBSCRIBER_IDS = "subscriber_ids"  # the last id given, on SQLite (see _new_id)
-SUBSCRIBE = "subscribe"  # the kind of link request (service.requests.handlers)
+SUBSCRIBE = "subscribe"  # the kind of link request (learnhub.requests)
 
 
 async def by_email(session: AsyncSession, email: str) -> Subscriber | None:
@@ -55,7 +60,7 @@ async def get_or_create(session: AsyncSession, email: str, now: datetime) -> Sub
             email=email,
             domain=email.rsplit("@", 1)[1],
             created_at=now,
-            status=Personal.none.value,
+            status=SubscriptionState.none.value,
             token_version=1,
             codes=[],
             memberships=[],
@@ -108,10 +113,10 @@ async def request(
     chosen = {facet: getattr(data, facet) for facet in FACETS}
     check_codes(taxonomy, chosen)
     subscriber = await get_or_create(session, data.email.lower(), now)
-    active = subscriber.status == Personal.active
+    active = subscriber.status == SubscriptionState.active
     if not active:
         # Nothing reaches the person until they confirm: the request only waits for them.
-        subscriber.status = Personal.pending.value
+        subscriber.status = SubscriptionState.pending.value
         subscriber.frequency = data.frequency
         await set_filters(session, subscriber, chosen)
     if _recently_linked(subscriber, now):
@@ -152,13 +157,13 @@ async def confirm(
     session: AsyncSession, mail: emails.Mail, token: str, now: datetime
 ) -> Subscriber:
     subscriber = await by_token(session, mail, token, Purpose.confirm, lock=True)
-    if subscriber.status == Personal.pending:
-        subscriber.status = Personal.active.value
+    if subscriber.status == SubscriptionState.pending:
+        subscriber.status = SubscriptionState.active.value
         subscriber.confirmed_at = subscriber.confirmed_at or now
         subscriber.consent_version = CONSENT_VERSION
         subscriber.consented_at = now
         subscriber.ended_at = None
-    elif subscriber.status != Personal.active:
+    elif subscriber.status != SubscriptionState.active:
         raise TokenProblem("This subscription has ended since the link was sent. Subscribe again.")
     return subscriber
 
@@ -182,8 +187,8 @@ async def update(
 
 def end(subscriber: Subscriber, now: datetime) -> None:
     """Stop every email: the person's own subscription, and their groups."""
-    if subscriber.status in (Personal.active, Personal.pending):
-        subscriber.status = Personal.ended.value
+    if subscriber.status in (SubscriptionState.active, SubscriptionState.pending):
+        subscriber.status = SubscriptionState.ended.value
         subscriber.ended_at = now
     subscriber.memberships = []
 

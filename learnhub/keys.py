@@ -14,7 +14,7 @@ from service.mail.compose import Composer
 from service.mail.worker import MailWorker
 from service.requests.worker import RequestWorker
 from service.settings import Settings
-from subscribers.links import Links
+from subscribers.subscriptions.links import Links
 
 settings_key = web.AppKey("settings", Settings)
 engine_key = web.AppKey("engine", AsyncEngine)

@@ -22,18 +22,20 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.briefs.audience import in_domains
 from service.briefs.models import Audience, Brief, Status
 from service.events import service as events
 from service.events.dispatcher import Later
 from service.events.models import Event, EventType
+from service.mail.bulk import queue_in_bulk
 from service.mail.carrying import ANNOUNCING, Holder, cancel, carrying, latest
 from service.mail.compose import Composer
 from service.mail.models import MailDelivery, MailMessage, MailStatus
-from service.mail.service import Carried, Outgoing, enqueue_many
+from service.mail.service import Carried, Outgoing
 from service.settings import Settings
-from subscribers.audience import in_domains
-from subscribers.links import Links
-from subscribers.models import GroupMember, Personal, Subscriber
+from subscribers.groups.models import GroupMember
+from subscribers.subscriptions.links import Links
+from subscribers.subscriptions.models import Subscriber, SubscriptionState
 
 Sessions = async_sessionmaker[AsyncSession]
 log = logging.getLogger(__name__)
@@ -105,11 +107,17 @@ class Notices:
         await wait_for_sending(sessions, event, kinds=ANNOUNCING, domains=domains)
         if event.type != EventType.withdrawn:
             return
-        async with sessions.begin() as session:
-            await self._tell(session, event)
-        sent()
+        await queue_in_bulk(
+            [event],
+            self._notices,
+            reads=sessions,
+            writes=sessions,
+            composer=self.composer,
+            now=event.occurred_at,
+            wake=sent,
+        )
 
-    async def _tell(self, session: AsyncSession, event: Event) -> None:
+    async def _notices(self, session: AsyncSession, event: Event) -> list[Outgoing]:
         """A notice to each person sent this publication of the brief, naming what they got."""
         publication = event.payload.get("publication")  # absent from events before 0008
         held = await carrying(
@@ -123,8 +131,7 @@ class Notices:
         people = await session.scalars(
             select(Subscriber).where(Subscriber.email.in_(list(last)), *receiving())
         )
-        outgoing = [self._notice(event, person, last[person.email]) for person in people]
-        await enqueue_many(session, outgoing, composer=self.composer, now=event.occurred_at)
+        return [self._notice(event, person, last[person.email]) for person in people]
 
     def _notice(self, event: Event, person: Subscriber, holder: Holder) -> Outgoing:
         public = event.payload.get("audience", Audience.public) == Audience.public
@@ -178,7 +185,7 @@ def receiving() -> list[ColumnElement[bool]]:
     )
     return [
         Subscriber.paused_at.is_(None),
-        or_(Subscriber.status == Personal.active.value, exists(member)),
+        or_(Subscriber.status == SubscriptionState.active.value, exists(member)),
     ]
 
 
@@ -187,7 +194,7 @@ async def recheck_audience(sessions: Sessions, settings: Settings, now: datetime
     domains: one for each such brief, as for a narrowing, committed.
 
     Run at start, before mail is sent: the domains are settings, and may have shrunk since
-    the mail was queued. The caller runs the take-back at once (service.app); the
+    the mail was queued. The caller runs the take-back at once (learnhub.app); the
     dispatcher handles the events too, finding nothing left to do, or what had to wait.
     """
     domains = settings.practitioner_domains

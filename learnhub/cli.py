@@ -35,7 +35,7 @@ def serve(host: str, port: int) -> None:
     from aiohttp import web
 
     from handlers.access_log import AccessLogger
-    from service.app import create_app
+    from learnhub.app import create_app
     from service.migrate import is_current, upgrade
 
     settings = load_settings()

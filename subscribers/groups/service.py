@@ -13,11 +13,12 @@ from sqlalchemy.orm import selectinload
 from service.briefs.tags import check_codes
 from service.errors import Conflict, Invalid, NotFound
 from service.taxonomy import FACETS, Taxonomy
-from subscribers import emails
-from subscribers.models import Group, GroupMember, Subscriber
-from subscribers.schemas import GroupCreate, GroupUpdate
-from subscribers.service import CONSENT_VERSION, by_token, get_or_create
-from subscribers.tokens import Purpose, TokenProblem
+from subscribers.groups.models import Group, GroupMember
+from subscribers.groups.schemas import GroupCreate, GroupUpdate
+from subscribers.subscriptions import emails
+from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.service import CONSENT_VERSION, by_token, get_or_create
+from subscribers.subscriptions.tokens import Purpose, TokenProblem
 
 
 def _hash(token: str) -> str:
@@ -103,7 +104,8 @@ async def add_member(
         session.add(member)
     member.invited_at = now
     await session.flush()
-    await emails.group_invite(session, mail, subscriber, group, now)
+    context = {"join_url": mail.links.join(subscriber, group.id), "group": group}
+    await emails.send(session, mail, "group_invite", subscriber, context, now)
     return member
 
 

@@ -8,10 +8,7 @@ from importlib.metadata import version
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from digests.jobs import digests_of
-from digests.jobs import schedule as digest_schedule
 from digests.revise import Revisions
 from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
@@ -19,13 +16,8 @@ from handlers.inputs import refuse_nul
 from handlers.middleware import forwarded_client, security_headers, setup_metrics
 from handlers.pages import setup_pages
 from handlers.routes import setup_routes
-from service import db
-from service.briefs.service import Tagging
-from service.clock import Clock, utcnow
-from service.events.dispatcher import Dispatcher, Later, Registration
-from service.events.models import Event, EventType
-from service.feeds.cache import FeedCache
-from service.keys import (
+from learnhub.events import registrations
+from learnhub.keys import (
     clock_key,
     composer_key,
     dispatcher_key,
@@ -40,20 +32,25 @@ from service.keys import (
     settings_key,
     tagging_key,
 )
+from learnhub.requests import link_handlers
+from learnhub.schedule import digests_of
+from learnhub.schedule import schedule as digest_schedule
+from service import db
+from service.briefs.service import Tagging
+from service.clock import Clock, utcnow
+from service.events.dispatcher import Dispatcher, Later
+from service.feeds.cache import FeedCache
 from service.limits import Limiter
 from service.mail.compose import Composer
 from service.mail.senders import sender_from_settings
 from service.mail.worker import MailWorker
-from service.requests.handlers import link_handlers
 from service.requests.worker import RequestWorker
 from service.settings import Settings
 from service.tagging import Tagger
 from service.taxonomy import default_taxonomy
-from subscribers.alerts import Alerts
-from subscribers.fanout import Fanout
-from subscribers.links import Links
-from subscribers.notices import Notices, recheck_audience
-from subscribers.tokens import Tokens
+from subscribers.alerts.notices import recheck_audience
+from subscribers.subscriptions.links import Links
+from subscribers.subscriptions.tokens import Tokens
 
 MAX_BODY = 1024 * 1024
 
@@ -149,50 +146,15 @@ def _dispatcher(run_workers: bool) -> Callable[[web.Application], AsyncIterator[
     """The event dispatcher and the handlers each event type fans out to."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        processes = app[settings_key].fanout_processes
-        fanout = Fanout(app[settings_key], app[clock_key], processes) if processes else None
         app[dispatcher_key] = dispatcher = Dispatcher(
             app[sessions_key],
             app[clock_key],
-            registrations(app, fanout),
+            registrations(app),
             after=app[mail_worker_key].wake,
         )
         if run_workers:
-            if fanout is not None:
-                await fanout.start()
             dispatcher.start(app[engine_key])
         yield
         await dispatcher.stop()
-        if fanout is not None:
-            await fanout.close()
 
     return context
-
-
-def registrations(app: web.Application, fanout: Fanout | None = None) -> list[Registration]:
-    alerts = Alerts(
-        app[composer_key],
-        app[links_key],
-        app[tagging_key].taxonomy,
-        app[settings_key],
-        reads=app[readonly_key],
-        fanout=fanout,
-    )
-    feeds = app[feed_cache_key]
-
-    async def invalidate_feeds(_session: AsyncSession, _event: Event) -> None:
-        feeds.invalidate()
-
-    notices = Notices(app[composer_key], app[links_key], app[settings_key])
-    revisions = Revisions(digests_of(app))
-    every = frozenset(t.value for t in EventType)
-    # What a withdrawal or a narrowed audience takes back goes first, then what is announced
-    # (docs/lifecycle.md). The names are stored on events as they are handled: keep them.
-    return [
-        Registration("digest-revisions", every, chunked=revisions.on_taken_back),
-        Registration("withdrawal-notices", every, chunked=notices.on_taken_back),
-        Registration(
-            "alerts", frozenset({EventType.published, EventType.updated}), chunked=alerts.on_brief
-        ),
-        Registration("feeds", every, invalidate_feeds),
-    ]

@@ -9,14 +9,14 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.keys import composer_key, links_key, settings_key, tagging_key
+from learnhub.keys import composer_key, links_key, settings_key, tagging_key
 from service.requests.worker import Handler
 from service.staff import sessions as staff_sessions
 from service.staff.sessions import STAFF_SIGN_IN
-from subscribers import emails
-from subscribers import service as subscribers
-from subscribers.schemas import SubscribeRequest
-from subscribers.service import SUBSCRIBE
+from subscribers.subscriptions import emails
+from subscribers.subscriptions import service as subscribers
+from subscribers.subscriptions.schemas import SubscribeRequest
+from subscribers.subscriptions.service import SUBSCRIBE
 
 
 def link_handlers(app: web.Application) -> dict[str, Handler]:

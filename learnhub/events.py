@@ -1,0 +1,49 @@
+"""The event routing table: which handlers each event type fans out to, in order."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from digests.revise import Revisions
+from learnhub.keys import (
+    composer_key,
+    feed_cache_key,
+    links_key,
+    readonly_key,
+    settings_key,
+    tagging_key,
+)
+from learnhub.schedule import digests_of
+from service.events.dispatcher import Registration
+from service.events.models import Event, EventType
+from subscribers.alerts.notices import Notices
+from subscribers.alerts.service import Alerts
+
+
+def registrations(app: web.Application) -> list[Registration]:
+    alerts = Alerts(
+        app[composer_key],
+        app[links_key],
+        app[tagging_key].taxonomy,
+        app[settings_key],
+        reads=app[readonly_key],
+    )
+    feeds = app[feed_cache_key]
+
+    async def invalidate_feeds(_session: AsyncSession, _event: Event) -> None:
+        feeds.invalidate()
+
+    notices = Notices(app[composer_key], app[links_key], app[settings_key])
+    revisions = Revisions(digests_of(app))
+    every = frozenset(t.value for t in EventType)
+    # What a withdrawal or a narrowed audience takes back goes first, then what is announced
+    # (docs/lifecycle.md). The names are stored on events as they are handled: keep them.
+    return [
+        Registration("digest-revisions", every, chunked=revisions.on_taken_back),
+        Registration("withdrawal-notices", every, chunked=notices.on_taken_back),
+        Registration(
+            "alerts", frozenset({EventType.published, EventType.updated}), chunked=alerts.on_brief
+        ),
+        Registration("feeds", every, invalidate_feeds),
+    ]

@@ -1,0 +1,1 @@
+"""Practitioner groups: admins add members, members consent, a group has its own stream."""
