@@ -34,7 +34,7 @@ async def test_a_dead_workers_mail_goes_again_after_half_a_minute(
 ) -> None:
     await queue(sessions, composer, clock(), [mail(n) for n in range(3)])
     dead = make_worker(smtp_sender)
-    assert (await dead._claim())[0] == 3  # a worker claims them with its lease, then dies
+    assert (await dead._claimer.claim())[0] == 3  # a worker claims them, then dies
     survivor = make_worker(smtp_sender)
     assert await survivor.run_once() == 0  # held
     clock.advance(seconds=31)
