@@ -3,10 +3,10 @@ suspension, an outage, two workers on one database, and a graceful stop."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service import db
@@ -16,8 +16,17 @@ from service.mail.senders import SmtpSender
 from service.settings import Settings
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
-from tests.mail.helpers import TimedSender, mail, messages, queue, suppression, until_all_sent
+from tests.mail.helpers import (
+    Claims,
+    TimedSender,
+    mail,
+    messages,
+    queue,
+    suppression,
+    until_all_sent,
+)
 from tests.smtp import SmtpServer
+from tests.waiting import until
 
 GONE = "gone@example.org"
 
@@ -58,9 +67,11 @@ async def test_a_running_worker_records_each_outcome_when_the_mail_stops_flowing
     smtp_server: SmtpServer,
     smtp_sender: SmtpSender,
     make_worker: MakeWorker,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Fewer messages than a write's worth: they must still be recorded at once, or their
     # rows would come back when the lease ends and be sent again.
+    claims = Claims(monkeypatch)
     worker = make_worker(smtp_sender, batch_size=200)
     worker.start()
     await queue(sessions, composer, clock(), [mail(1), mail(2), mail(3)])
@@ -70,8 +81,9 @@ async def test_a_running_worker_records_each_outcome_when_the_mail_stops_flowing
 
     clock.advance(minutes=6)  # past the lease
     worker.wake()
-    await asyncio.sleep(0.2)
+    await until(lambda: bool(claims.since(clock())), within=5, what="the worker looks again")
     await worker.stop()
+    assert claims.since(clock())[0] == []  # nothing came back to be claimed
     assert len(smtp_server.messages) == 3
 
 

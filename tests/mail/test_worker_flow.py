@@ -11,18 +11,16 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.mail import queue as mail_queue
 from service.mail.compose import Composer
-from service.mail.models import MailMessage
 from service.mail.senders import SmtpSender
 from tests.conftest import Clock
 from tests.mail.conftest import MakeWorker
 from tests.mail.helpers import (
     Database,
-    TimedSender,
+    GatedRelay,
     mail,
     messages,
     queue,
@@ -31,6 +29,7 @@ from tests.mail.helpers import (
     until_all_sent,
 )
 from tests.smtp import SmtpServer
+from tests.waiting import until
 
 
 async def test_a_busy_worker_writes_outcomes_before_their_lease_ends(
@@ -39,24 +38,58 @@ async def test_a_busy_worker_writes_outcomes_before_their_lease_ends(
     clock: Clock,
     make_worker: MakeWorker,
 ) -> None:
-    # Mail arrives a little faster than the relay takes it: the worker is never idle, and
-    # far fewer than a write's worth of outcomes come in per lease. Each must still be
-    # written in time, or its row would be claimed again and sent twice.
-    relay = TimedSender(clock, minutes=1, pause=0.02)  # a rate-capped relay
-    worker = make_worker(
-        relay, concurrency=1, batch_size=200, poll_interval=0.01, lease=timedelta(minutes=5)
-    )
+    # Mail arrives a little faster than the relay takes it (a minute a message): the worker
+    # is never idle, and far fewer than a write's worth of outcomes (50) come in per lease
+    # (5 minutes). Each must still be written in time, or its row would be claimed again
+    # and sent twice. The test moves the clock and lets each message through itself, so
+    # what happens in what order is the same however busy the machine is.
+    count = 20
+    relay = GatedRelay()
+    worker = make_worker(relay, concurrency=1, batch_size=200, lease=timedelta(minutes=5))
     worker.start()
-    for n in range(30):
+
+    async def reaches(n: int, status: str) -> None:
+        async def there() -> bool:
+            return (reader(n), status) in {
+                (m.recipient, m.status) for m in await messages(sessions)
+            }
+
+        await until(there, within=10, what=f"message {n} {status}", step=0.005)
+
+    async def arrives(n: int) -> None:
         await queue(sessions, composer, clock(), [mail(n)])
         worker.wake()
-        await asyncio.sleep(0.018)
+        await reaches(n, "sending")  # claimed
+
+    async def on_the_relay(n: int) -> None:
+        await until(lambda: relay.holding == [reader(n)], within=10, what=f"{n} on the relay")
+
+    try:
+        await arrives(0)
+        await arrives(1)
+        for n in range(count):
+            await on_the_relay(n)
+            if n + 2 < count:
+                # Claimed after n + 1 was: n + 1 waits in the inbox as n ends, so the lane
+                # never idles.
+                await arrives(n + 2)
+            clock.advance(minutes=1)
+            relay.release()  # n is sent, a minute after n - 1
+            if n > 0:
+                # Written a minute after it was sent at most, where a write's worth takes 50.
+                await reaches(n - 1, "sent")
+    finally:
+        relay.open()  # passed or failed, the worker may stop
     await until_all_sent(sessions)
     await worker.stop()
-    assert Counter(relay.sent) == {f"reader{n}@example.org": 1 for n in range(30)}
+    assert Counter(relay.sent) == {reader(n): 1 for n in range(count)}
     # Each is stamped with the minute it went, not the time its outcome was written.
     stamps = [m.sent_at for m in await messages(sessions)]
-    assert len(set(stamps)) == 30
+    assert len(set(stamps)) == count
+
+
+def reader(n: int) -> str:
+    return f"reader{n}@example.org"
 
 
 async def test_small_arrivals_never_hold_more_than_two_batches(
@@ -67,18 +100,21 @@ async def test_small_arrivals_never_hold_more_than_two_batches(
     smtp_sender: SmtpSender,
     make_worker: MakeWorker,
 ) -> None:
+    # A slow server (wall time: the peer is what is slow), and nine messages more each time
+    # it has taken one: more arrive than go, and the worker could always claim more.
     smtp_server.data_delay = 0.2
     worker = make_worker(smtp_sender, concurrency=1, batch_size=10)
     worker.start()
+
+    async def sending() -> int:
+        return sum(m.status == "sending" for m in await messages(sessions))
+
     for n in range(6):
         await queue(sessions, composer, clock(), [mail(100 * n + m) for m in range(9)])
         worker.wake()
-        await asyncio.sleep(0.1)
-    async with sessions() as session:
-        sending = await session.scalar(
-            select(func.count()).select_from(MailMessage).where(MailMessage.status == "sending")
-        )
-    assert sending is not None and 0 < sending <= 2 * 10
+        await smtp_server.received(n + 1)
+        assert await sending() <= 2 * 10
+    assert 0 < await sending() <= 2 * 10
 
 
 async def test_a_slow_database_bounds_what_is_sent_and_not_yet_recorded(
@@ -105,7 +141,7 @@ async def test_a_slow_database_bounds_what_is_sent_and_not_yet_recorded(
             accepted = len(smtp_server.messages)
             recorded = sum(m.status == "sent" for m in await messages(sessions))
             peak = max(peak, accepted - recorded)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # a sample every 20 ms of the run, not a wait for it
 
     watcher = asyncio.create_task(watch())
     worker.start()
@@ -133,9 +169,16 @@ async def test_outcomes_wait_out_a_database_outage_and_it_is_logged_once(
     await queue(sessions, composer, clock(), [mail(n) for n in range(300)])
     worker.start()
     await smtp_server.received(100, within=10)
-    await asyncio.sleep(0.5)
-    # Sending stops once a bounded number of outcomes wait to be written.
+    # Sending stops once a bounded number of outcomes wait to be written: every lane is
+    # held back, none has a message on the wire.
+    held = worker._held
+    await until(
+        lambda: held.sending == 0 and len(held.unwritten) >= 2 * 50,
+        within=10,
+        what="the lanes held back",
+    )
     assert 100 <= len(smtp_server.messages) <= 2 * 50 + 4
+    assert database.failed_writes >= 1
     database.away = False
     await smtp_server.received(300, within=30)
     await until_all_sent(sessions, within=30)

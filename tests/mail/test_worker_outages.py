@@ -27,6 +27,7 @@ from tests.mail.helpers import (
     until_all_sent,
 )
 from tests.smtp import SmtpServer
+from tests.waiting import until
 
 
 async def test_a_running_worker_does_not_resend_what_it_could_not_record(
@@ -43,10 +44,12 @@ async def test_a_running_worker_does_not_resend_what_it_could_not_record(
     await queue(sessions, composer, clock(), [mail(n) for n in range(3)])
     worker.start()
     await smtp_server.received(3)
-    await asyncio.sleep(0.2)
+    await until(lambda: database.failed_writes > 0, within=10, what="a write failed")
     clock.advance(minutes=6)  # the outage outlasts the lease: the rows are claimable again
-    await asyncio.sleep(0.5)
+    worker.wake()
     database.away = False
+    # The recorder tries again a couple of seconds after its failure; claims work all the
+    # while, and must not take the rows whose outcomes wait to be written.
     await until_all_sent(sessions)
     await worker.stop()
     assert Counter(smtp_server.recipients()) == {f"reader{n}@example.org": 1 for n in range(3)}
@@ -67,10 +70,12 @@ async def test_an_outage_longer_than_the_lease_sends_nothing_twice(
     worker.start()
     await smtp_server.received(3)
     database.claims_away = True  # then nothing works, for longer than the lease
-    await asyncio.sleep(3)
+    # (No claim is tried meanwhile: none is while outcomes cannot be written.)
+    await until(lambda: database.failed_writes >= 2, within=10, what="a write tried again")
     clock.advance(minutes=6)
     database.away = database.claims_away = False
-    await asyncio.sleep(4)
+    # Claims work again at once, writes at the recorder's next try, seconds later.
+    await until_all_sent(sessions)
     await worker.stop()
     assert Counter(smtp_server.recipients()) == {f"reader{n}@example.org": 1 for n in range(3)}
     assert {m.status for m in await messages(sessions)} == {"sent"}
@@ -145,6 +150,31 @@ async def test_outcomes_left_by_a_stop_in_an_outage_are_written_by_the_next_run(
     assert {m.status for m in await messages(sessions)} == {"sent"}
 
 
+async def test_a_worker_started_again_after_a_stop_in_an_outage_sends_again(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    database = Database(monkeypatch)
+    monkeypatch.setattr("service.mail.worker.FINAL_TRIES", 0)
+    worker = make_worker(smtp_sender, batch_size=200)
+    await queue(sessions, composer, clock(), [mail(n) for n in range(3)])
+    worker.start()
+    await smtp_server.received(3)
+    await worker.stop()  # the outcomes unwritten
+    database.away = False
+    worker.start()  # writes them first, then claims as before
+    await queue(sessions, composer, clock(), [mail(3)])
+    worker.wake()
+    await smtp_server.received(4)
+    await until_all_sent(sessions)
+    assert len(smtp_server.messages) == 4
+
+
 async def test_a_late_permanent_failure_is_counted_once(
     sessions: async_sessionmaker[AsyncSession], composer: Composer, clock: Clock
 ) -> None:
@@ -175,9 +205,10 @@ async def test_claims_failing_are_logged_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="service.mail.worker")
-    Database(monkeypatch).claims_away = True
+    database = Database(monkeypatch)
+    database.claims_away = True
     worker = make_worker(smtp_sender, poll_interval=0.05)
     worker.start()
-    await asyncio.sleep(1)
+    await until(lambda: database.failed_claims >= 3, within=10, what="three claims failed")
     await worker.stop()
     assert sum("claiming failed" in r.getMessage() for r in caplog.records) == 1
