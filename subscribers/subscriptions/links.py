@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,6 +40,12 @@ class Links:
 
     def unsubscribe(self, subscriber: Holder) -> str:
         return f"{self.base_url}/unsubscribe/{self.token(subscriber, Purpose.unsubscribe)}"
+
+    def discuss(self, subscriber: Holder, brief_id: uuid.UUID) -> str:
+        """Record a team discussion of one brief (practice/discussions): bound to the person
+        and the brief, for 90 days."""
+        claims = Claims(subscriber.id, subscriber.token_version, Purpose.discuss, None, brief_id)
+        return f"{self.base_url}/discussions/new/{self.tokens.make(claims)}"
 
     def manage_api(self, subscriber: Holder) -> str:
         return f"{self.base_url}/api/v1/subscriptions/{self.token(subscriber, Purpose.manage)}"

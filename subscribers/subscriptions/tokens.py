@@ -8,6 +8,7 @@ raising ``token_version`` revokes every link sent before.
 from __future__ import annotations
 
 import hmac
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -19,6 +20,8 @@ from service.clock import Clock, utcnow
 from service.errors import DomainError
 
 CONFIRM_FOR = timedelta(days=7)
+# A link to record a team discussion of a brief serves the meeting that uses it, weeks later.
+DISCUSS_FOR = timedelta(days=90)
 
 
 class Purpose(StrEnum):
@@ -26,6 +29,7 @@ class Purpose(StrEnum):
     membership = "j"  # confirm membership of a group
     manage = "m"
     unsubscribe = "u"
+    discuss = "d"  # record a team discussion of one brief (practice/discussions)
 
 
 EXPIRING = {Purpose.confirm, Purpose.membership}
@@ -44,6 +48,7 @@ class Claims:
     version: int
     purpose: Purpose
     group_id: int | None = None
+    brief_id: uuid.UUID | None = None  # the brief a link is about, written only when set
 
 
 class Tokens:
@@ -75,8 +80,10 @@ class Tokens:
         writes as it is.
         """
         group = "null" if claims.group_id is None else int(claims.group_id)
+        brief = "" if claims.brief_id is None else f',"{claims.brief_id.hex}"'
         payload = (
-            f'[{int(claims.subscriber_id)},{int(claims.version)},"{claims.purpose.value}",{group}]'
+            f'[{int(claims.subscriber_id)},{int(claims.version)},"{claims.purpose.value}",{group}'
+            f"{brief}]"
         )
         value = base64_encode(payload) + self._sep + self._stamp()
         mac = self._mac.copy()
@@ -93,17 +100,25 @@ class Tokens:
 
     def read(self, token: str, purpose: Purpose) -> Claims:
         max_age = int(CONFIRM_FOR.total_seconds()) if purpose in EXPIRING else None
+        if purpose is Purpose.discuss:
+            max_age = int(DISCUSS_FOR.total_seconds())
         try:
-            subscriber_id, version, used_for, group_id = self._serializer.loads(
+            subscriber_id, version, used_for, group_id, *brief = self._serializer.loads(
                 token, max_age=max_age
             )
+            brief_id = uuid.UUID(hex=brief[0]) if brief else None
         except SignatureExpired:
-            raise TokenProblem(
-                "This link has expired. Links to confirm last 7 days: ask again and we will "
-                "send a new one."
-            ) from None
-        except (BadSignature, ValueError, TypeError):
+            raise TokenProblem(_EXPIRED.get(purpose, _EXPIRED[Purpose.confirm])) from None
+        except (BadSignature, ValueError, TypeError, AttributeError):
             raise TokenProblem("This link is not valid. Check that you copied all of it.") from None
-        if used_for != purpose.value:
+        if used_for != purpose.value or len(brief) > 1:
             raise TokenProblem("This link is not valid here. Use the link from your email.")
-        return Claims(int(subscriber_id), int(version), purpose, group_id)
+        return Claims(int(subscriber_id), int(version), purpose, group_id, brief_id)
+
+
+_EXPIRED = {
+    Purpose.confirm: "This link has expired. Links to confirm last 7 days: ask again and we will "
+    "send a new one.",
+    Purpose.discuss: "This link has expired. Links to record a team discussion last 90 days: "
+    "sign in as a practitioner, or use the link in a newer email.",
+}
