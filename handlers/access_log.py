@@ -19,7 +19,8 @@ KEEP = 6
 # like check-your-email) is left as it is.
 _TOKENS = re.compile(
     r"(/subscriptions/(?:confirm|manage|join)/|/unsubscribe/|/staff/sign-in/"
-    r"|/practitioners/sign-in/|/feeds/groups/|/api/v1/subscriptions/(?:confirm/)?)"
+    r"|/practitioners/sign-in/|/feeds/groups/|/api/v1/subscriptions/(?:confirm/)?"
+    r"|/discussions/(?:new/)?)"
     r"([^/?#\s\"]{20,})"
 )
 

@@ -42,6 +42,7 @@ def sign_in_url(request: web.Request) -> str | None:
     # Pages behind emailed links carry a token in their path: it must not travel into a
     # sign-in link's stored next path (nor the Referer of the page that follows).
     private = path.startswith(("/practitioners/", "/subscriptions/", "/unsubscribe/"))
+    private = private or (path.startswith("/discussions/") and path != "/discussions/new")
     if request.method != "GET" or path == "/" or private:
         return "/practitioners/sign-in"
     return "/practitioners/sign-in?" + urlencode({"next": request.path_qs})

@@ -7,6 +7,7 @@ from aiohttp import web
 from handlers import (
     briefs,
     console,
+    discussions,
     feeds,
     groups,
     health,
@@ -33,4 +34,5 @@ def setup_routes(app: web.Application, version: str) -> None:
     app.router.add_routes(subscription_pages.routes)
     app.router.add_routes(site.routes)
     app.router.add_routes(practitioners.routes)
+    app.router.add_routes(discussions.routes)
     console.setup(app)

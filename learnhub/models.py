@@ -1,6 +1,7 @@
 """Every table, imported in one place so that the metadata (and Alembic) sees them all."""
 
 from digests.models import DigestRecipient, DigestRun
+from practice.discussions.models import DiscussionAction, TeamDiscussion
 from service.briefs.models import Brief, BriefHistory, BriefTag
 from service.briefs.search import BriefSearchDocument
 from service.db import Base
@@ -19,3 +20,4 @@ __all__ += ["DigestRecipient", "DigestRun"]
 __all__ += ["BriefSearchDocument", "StaffSession", "StaffSignInLink"]
 __all__ += ["PractitionerSession", "PractitionerSignInLink"]
 __all__ += ["LinkRequest"]
+__all__ += ["DiscussionAction", "TeamDiscussion"]
