@@ -12,7 +12,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practice.discussions.models import ActionStatus, DiscussionAction, Recorder, TeamDiscussion
@@ -25,6 +25,7 @@ from service.mail.service import Outgoing, enqueue
 from service.staff.service import hash_token
 
 KIND = "discussion_recorded"
+ERASED = "erased@learnhub.invalid"
 
 
 class Gone(DomainError):
@@ -145,3 +146,40 @@ async def update_statuses(
     if changed:
         discussion.updated_at = now
     return changed
+
+
+async def held_for(session: AsyncSession, email: str) -> list[dict[str, object]]:
+    """The records an address made, for its owner's export (no tokens)."""
+    found = await session.scalars(
+        select(TeamDiscussion)
+        .where(TeamDiscussion.recorder_email == email)
+        .order_by(TeamDiscussion.id)
+    )
+    return [
+        {
+            "brief_id": str(d.brief_id),
+            "brief_title": d.brief_title,
+            "held_on": d.held_on,
+            "team": d.team,
+            "agency": d.agency,
+            "borough": d.borough,
+            "practitioners": d.practitioners,
+            "reflections": d.reflections,
+            "recorded_at": d.recorded_at,
+            "actions": [
+                {"what": a.what, "owner_role": a.owner_role, "due_on": a.due_on, "status": a.status}
+                for a in d.actions
+            ],
+        }
+        for d in found
+    ]
+
+
+async def forget(session: AsyncSession, email: str) -> None:
+    """Erase an address from the records it made: they are the team's, so they stay, with
+    nobody named as their recorder (and the emailed link still opens them)."""
+    await session.execute(
+        update(TeamDiscussion)
+        .where(TeamDiscussion.recorder_email == email)
+        .values(recorder_email=ERASED)
+    )

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from handlers.access_log import redact
 from learnhub.keys import links_key
+from practice.discussions import service as discussions
 from practice.discussions.models import DiscussionAction, TeamDiscussion
 from service.mail.models import MailMessage, MailStatus
 from service.practitioners.models import PractitionerSession
@@ -554,3 +555,22 @@ def test_discussion_tokens_are_cut_short_in_the_access_log() -> None:
     assert redact(f"/discussions/{token}?saved=1") == f"/discussions/{token[:6]}…?saved=1"
     assert redact(f"/discussions/new/{token}") == f"/discussions/new/{token[:6]}…"
     assert redact("/discussions/new?brief=5f0c6f5c") == "/discussions/new?brief=5f0c6f5c"
+
+
+async def test_a_recorders_records_are_in_their_export_and_erasing_them_keeps_the_record(
+    web: TestClient,
+    publisher: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    brief_id = await brief(web, publisher, clock)
+    await sign_in_practitioner(web, sessions, "gp@nhs.net", clock.now)
+    saved = await send(web, f"/discussions/new?brief={brief_id}", good(brief_id), "/discussions")
+    assert saved.status == 303
+    async with sessions.begin() as session:
+        [held] = await discussions.held_for(session, "gp@nhs.net")
+        assert held["team"] == TEAM and held["actions"][0]["status"] == "open"  # type: ignore[index]
+        assert "token" not in str(held) and await discussions.held_for(session, "x@nhs.net") == []
+        await discussions.forget(session, "gp@nhs.net")
+    [record] = await records(sessions)
+    assert record.recorder_email == discussions.ERASED and record.team == TEAM
