@@ -5,7 +5,7 @@ Three kinds of recorder, each through its own door: a signed-in practitioner
 brief (``/discussions/new/{token}``, the token carried on in a hidden field), and staff in the
 console (``/staff/discussions/new?brief=``: the staff cookie lives under /staff). Anyone else
 gets a 403 page that names nothing of the brief. Records are never listed anywhere public: a
-record is read back only through the link emailed to its recorder.
+record is read back only through the link emailed to its recorder (``discussion_records``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from learnhub.keys import (
     tagging_key,
 )
 from practice.discussions import schemas, service
-from practice.discussions.models import ActionStatus, Recorder, TeamDiscussion
+from practice.discussions.models import Recorder
 from service.briefs.models import Audience, Brief, Status
 from service.errors import NotFound
 from service.practitioners.sessions import is_practitioner
@@ -218,60 +218,6 @@ def _form(
     if staff:
         return page(template, request, context, status=status)
     return render(template, request, context, status=status)
-
-
-@routes.get("/discussions/{token}")
-async def discussion(request: web.Request) -> web.Response:
-    async with request.app[readonly_key]() as session:
-        found = await service.by_token(session, request.match_info["token"])
-    saved = request.query.get("saved") == "1"
-    return _record(request, found, {}, saved=saved)
-
-
-@routes.post("/discussions/{token}")
-async def update_discussion(request: web.Request) -> web.Response:
-    form = _strings(await read_form(request))
-    app = request.app
-    async with app[sessions_key].begin() as session:
-        found = await service.by_token(session, request.match_info["token"])
-        positions = [action.position for action in found.actions]
-        try:
-            statuses = schemas.read_statuses(form, positions)
-        except ValueError as exc:
-            field = str(exc)
-            errors = {field: f"Select the status of action {field.rpartition('-')[2]}"}
-            return _record(request, found, errors, chosen=form, status=422)
-        await service.update_statuses(session, found, statuses, app[clock_key]())
-    return web.Response(status=303, headers={"Location": f"{request.path}?saved=1"})
-
-
-def _record(
-    request: web.Request,
-    found: TeamDiscussion,
-    errors: dict[str, str],
-    *,
-    chosen: dict[str, str] | None = None,
-    saved: bool = False,
-    status: int = 200,
-) -> web.Response:
-    context = {
-        "discussion": found,
-        "agency": _label(request, "agencies", found.agency),
-        "borough": _label(request, "boroughs", found.borough),
-        "statuses": list(ActionStatus),
-        "chosen": chosen or {},
-        "errors": errors,
-        "error_summary": errors,
-        "saved": saved,
-    }
-    return render("discussions/record.html", request, context, status=status)
-
-
-def _label(request: web.Request, facet: Any, code: str) -> str:
-    try:
-        return request.app[tagging_key].taxonomy.get(facet, code).label
-    except KeyError:
-        return code
 
 
 def _strings(form: Any) -> dict[str, str]:

@@ -7,6 +7,7 @@ from aiohttp import web
 from handlers import (
     briefs,
     console,
+    discussion_records,
     discussions,
     feeds,
     groups,
@@ -35,4 +36,5 @@ def setup_routes(app: web.Application, version: str) -> None:
     app.router.add_routes(site.routes)
     app.router.add_routes(practitioners.routes)
     app.router.add_routes(discussions.routes)
+    app.router.add_routes(discussion_records.routes)  # after /discussions/new and /recorded
     console.setup(app)
