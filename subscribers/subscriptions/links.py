@@ -47,5 +47,13 @@ class Links:
         claims = Claims(subscriber.id, subscriber.token_version, Purpose.discuss, None, brief_id)
         return f"{self.base_url}/discussions/new/{self.tokens.make(claims)}"
 
+    def acknowledge(self, subscriber: Holder, brief_id: uuid.UUID) -> str:
+        """ "I've read this" of one brief (practice/acknowledgements): bound to the person and
+        the brief, for 180 days. A digest carries one per brief."""
+        claims = Claims(
+            subscriber.id, subscriber.token_version, Purpose.acknowledge, None, brief_id
+        )
+        return f"{self.base_url}/acknowledge/{self.tokens.make(claims)}"
+
     def manage_api(self, subscriber: Holder) -> str:
         return f"{self.base_url}/api/v1/subscriptions/{self.token(subscriber, Purpose.manage)}"

@@ -22,6 +22,8 @@ from service.errors import DomainError
 CONFIRM_FOR = timedelta(days=7)
 # A link to record a team discussion of a brief serves the meeting that uses it, weeks later.
 DISCUSS_FOR = timedelta(days=90)
+# "I've read this" in an alert or digest: months later is still worth recording.
+ACKNOWLEDGE_FOR = timedelta(days=180)
 
 
 class Purpose(StrEnum):
@@ -30,6 +32,7 @@ class Purpose(StrEnum):
     manage = "m"
     unsubscribe = "u"
     discuss = "d"  # record a team discussion of one brief (practice/discussions)
+    acknowledge = "a"  # "I've read this" of one brief (practice/acknowledgements)
 
 
 EXPIRING = {Purpose.confirm, Purpose.membership}
@@ -102,6 +105,8 @@ class Tokens:
         max_age = int(CONFIRM_FOR.total_seconds()) if purpose in EXPIRING else None
         if purpose is Purpose.discuss:
             max_age = int(DISCUSS_FOR.total_seconds())
+        elif purpose is Purpose.acknowledge:
+            max_age = int(ACKNOWLEDGE_FOR.total_seconds())
         try:
             subscriber_id, version, used_for, group_id, *brief = self._serializer.loads(
                 token, max_age=max_age
@@ -113,6 +118,8 @@ class Tokens:
             raise TokenProblem("This link is not valid. Check that you copied all of it.") from None
         if used_for != purpose.value or len(brief) > 1:
             raise TokenProblem("This link is not valid here. Use the link from your email.")
+        if purpose is Purpose.acknowledge and brief_id is None:
+            raise TokenProblem("This link is not valid here. Use the link from your email.")
         return Claims(int(subscriber_id), int(version), purpose, group_id, brief_id)
 
 
@@ -121,4 +128,6 @@ _EXPIRED = {
     "send a new one.",
     Purpose.discuss: "This link has expired. Links to record a team discussion last 90 days: "
     "sign in as a practitioner, or use the link in a newer email.",
+    Purpose.acknowledge: "This link has expired. Links to say you have read a brief last 180 "
+    "days: use the link in a newer email.",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,3 +100,33 @@ def test_links_in_emails_carry_the_serializers_own_tokens(clock: Clock) -> None:
     clock.advance(days=8)
     with pytest.raises(TokenProblem, match="expired"):
         tokens.read(confirm, Purpose.confirm)
+
+
+def test_acknowledgement_tokens_name_a_brief_and_open_nothing_else(clock: Clock) -> None:
+    """An "I've read this" token carries the brief, signed; it is no other purpose's token,
+    no other purpose's token (a brief's discussion link included) is one, and it lasts 180
+    days."""
+    tokens = Tokens("a-test-secret-" + "x" * 32, clock)
+    brief = uuid.UUID("714e3468-ff32-48aa-bcb7-ccf0c899d636")
+    claims = Claims(5, 2, Purpose.acknowledge, None, brief)
+    token = tokens.make(claims)
+    assert token == tokens._serializer.dumps([5, 2, "a", None, brief.hex])
+    assert tokens.read(token, Purpose.acknowledge) == claims
+    for other in (Purpose.manage, Purpose.unsubscribe, Purpose.confirm, Purpose.discuss):
+        with pytest.raises(TokenProblem, match="not valid here"):
+            tokens.read(token, other)
+    for other_token in (
+        tokens.make(Claims(5, 2, Purpose.manage)),
+        tokens.make(Claims(5, 2, Purpose.unsubscribe)),
+        tokens.make(Claims(5, 2, Purpose.discuss, None, brief)),
+        tokens.make(Claims(5, 2, Purpose.acknowledge)),  # no brief: names nothing to read
+    ):
+        with pytest.raises(TokenProblem, match="not valid here"):
+            tokens.read(other_token, Purpose.acknowledge)
+    with pytest.raises(TokenProblem, match=r"not valid\. Check"):
+        tokens.read(token[:-2] + ("AA" if not token.endswith("AA") else "BB"), Purpose.acknowledge)
+    clock.advance(days=179)
+    assert tokens.read(token, Purpose.acknowledge) == claims
+    clock.advance(days=2)
+    with pytest.raises(TokenProblem, match=r"expired\. Links to say you have read a brief"):
+        tokens.read(token, Purpose.acknowledge)
