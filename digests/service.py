@@ -25,7 +25,7 @@ from digests.window import Plan, plan_run
 from service.briefs.models import Brief, Status
 from service.db import dialect_insert, table_of
 from service.mail.bulk import queue_in_bulk
-from service.mail.compose import Composer
+from service.mail.compose import Composer, personal_name
 from service.mail.service import Carried, Drafts, Outgoing
 from service.settings import Settings
 from service.taxonomy import Facet, Taxonomy
@@ -286,6 +286,12 @@ def email(
     zone = digests.settings.zone
     start = plan.start_of(person_id)
     frequency = run.frequency
+    # "I've read this" for each brief: the person's own links, one per item (by brief id,
+    # in one order whatever the order of the cards, so equal digests share their drafts).
+    acknowledge = {
+        personal_name("acknowledge_url", brief_id): digests.links.acknowledge(person, brief_id)
+        for brief_id in sorted({c.brief_id for c in cards})
+    }
     return Outgoing(
         kind="digest",
         recipient=person.email,
@@ -295,8 +301,9 @@ def email(
             "frequency": frequency,
             "sections": plan.sections.of(cards, person, filters, start),
             "manage_url": digests.links.manage(person),
+            **acknowledge,
         },
         unsubscribe_url=digests.links.unsubscribe(person),
         briefs=[Carried(c.brief_id, c.revision, c.publication, c.title) for c in cards],
-        personal=("manage_url",),
+        personal=("manage_url", *acknowledge),
     )

@@ -24,6 +24,8 @@ def email(request: web.Request, brief: Brief, staff: StaffMember) -> dict[str, A
         "back": False,
         "reasons": ["this is a preview for staff; subscribers see their own choices here"],
         "manage_url": f"{base_url}/subscribe",
+        # Each subscriber's own "I've read this" link; this one opens the link error page.
+        "acknowledge_url": f"{base_url}/acknowledge/preview",
     }
     composed = request.app[composer_key].compose(
         "alert", staff.email, context, now=request.app[clock_key]()

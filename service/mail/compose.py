@@ -32,6 +32,7 @@ from jinja2 import (
     StrictUndefined,
     Template,
     nodes,
+    pass_context,
     select_autoescape,
 )
 from jinja2.ext import Extension
@@ -48,6 +49,13 @@ LIST_NAME = "Merseyside safeguarding learning"
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 UNSUBSCRIBE = "unsubscribe_url"
 FRAGMENTS = "_fragments"  # the context variable holding a job's Fragments
+
+
+def personal_name(family: str, key: object) -> str:
+    """The name of one of a family of personal values, one per item of a message: a
+    digest's "I've read this" link for each brief is ``personal_name("acknowledge_url",
+    brief_id)``. Templates write it out with ``{{ personal("acknowledge_url", key) }}``."""
+    return f"{family}:{key}"
 
 
 class UnsafeHeader(ValueError):
@@ -158,8 +166,9 @@ class Composer:
 
         Templates see ``context``, ``base_url`` and ``unsubscribe_url`` (None unless it is
         one of the ``personal`` names, which also adds the List-Unsubscribe headers). A
-        personal value may only be written out as it is (``{{ manage_url }}``): a template
-        that tests it or passes it through a filter would see the hole's marker instead.
+        personal value may only be written out as it is (``{{ manage_url }}``, or one of a
+        family by ``{{ personal(family, key) }}``, see ``personal_name``): a template that
+        tests it or passes it through a filter would see the hole's marker instead.
         ``fragments`` keeps the parts marked ``{% cache %}``, for the other drafts of a job.
         """
         if kind not in self._kinds:
@@ -265,11 +274,22 @@ def _compile(folder: Path) -> dict[str, tuple[Template, Template, Template]]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["personal"] = _personal
     kinds = {}
     for kind in sorted(p.name for p in folder.iterdir() if p.is_dir()):
         subject, text, html = (environment.get_template(f"{kind}/{part}") for part in PARTS)
         kinds[kind] = (subject, text, html)
     return kinds
+
+
+@pass_context
+def _personal(context: Context, family: str, key: object) -> Any:
+    """``{{ personal(family, key) }}``: the value (or, rendering a draft, the hole) named
+    ``personal_name(family, key)``; an error if the message has no such value."""
+    name = personal_name(family, key)
+    if name not in context:
+        raise KeyError(f"the email has no personal value {name!r}")
+    return context[name]
 
 
 @lru_cache(maxsize=64)

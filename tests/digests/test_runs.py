@@ -238,5 +238,12 @@ async def test_digests_rendered_once_for_many_people_carry_each_ones_links_and_r
         assert hostile in text
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; \u201cneglect\u201d" in html
         assert "<script>" not in html
-        bodies[email] = text.replace(manage[0], "TOKEN")
+        # "I've read this": the person's own link for the brief, in both parts.
+        acknowledge = re.findall(r"/acknowledge/([^\s\"]+)", text + html)
+        assert len(acknowledge) == 2 and len(set(acknowledge)) == 1, acknowledge
+        claims = tokens.read(acknowledge[0], Purpose.acknowledge)
+        assert claims.subscriber_id == ids[email]
+        assert claims.brief_id is not None
+        assert f"I've read this: {app[links_key].base_url}/acknowledge/{acknowledge[0]}\n" in text
+        bodies[email] = text.replace(manage[0], "TOKEN").replace(acknowledge[0], "TOKEN")
     assert bodies["a@nhs.net"] == bodies["b@nhs.net"] != bodies["c@nhs.net"]

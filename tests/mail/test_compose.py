@@ -148,6 +148,7 @@ def alert_context(reasons: tuple[str, ...], manage_url: str) -> dict[str, Any]:
         "back": False,
         "reasons": reasons,
         "manage_url": manage_url,
+        "acknowledge_url": "https://learnhub.example/acknowledge/a",
     }
 
 
