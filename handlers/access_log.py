@@ -20,7 +20,7 @@ KEEP = 6
 _TOKENS = re.compile(
     r"(/subscriptions/(?:confirm|manage|join)/|/unsubscribe/|/staff/sign-in/"
     r"|/practitioners/sign-in/|/feeds/groups/|/api/v1/subscriptions/(?:confirm/)?"
-    r"|/discussions/(?:new/)?)"
+    r"|/discussions/(?:new/)?|/acknowledge/)"
     r"([^/?#\s\"]{20,})"
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers import (
+    acknowledgements,
     briefs,
     console,
     discussion_records,
@@ -33,6 +34,7 @@ def setup_routes(app: web.Application, version: str) -> None:
         api.setup(app)
     feeds.setup(app)
     app.router.add_routes(subscription_pages.routes)
+    app.router.add_routes(acknowledgements.routes)
     app.router.add_routes(site.routes)
     app.router.add_routes(practitioners.routes)
     app.router.add_routes(discussions.routes)

@@ -6,6 +6,7 @@ each page's button POSTs. One-click unsubscribe (RFC 8058) POSTs without a page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,7 @@ from handlers.common import limit, mail, subscription_out, wake_requests
 from handlers.inputs import read_form, whole_number
 from handlers.pages import render
 from learnhub.keys import clock_key, readonly_key, sessions_key, tagging_key
+from practice.acknowledgements import service as acknowledgements
 from service.briefs.queries import SINGULAR
 from service.errors import Invalid
 from service.taxonomy import FACETS
@@ -30,6 +32,7 @@ DONE = {
     "saved": "Your changes have been saved.",
     "left": "You have left the group.",
     "unsubscribed": "You have been unsubscribed. You will get no more emails from us.",
+    "removed": "That acknowledgement has been removed.",
 }
 
 
@@ -189,13 +192,17 @@ async def join(request: web.Request) -> web.Response:
 
 @routes.get("/subscriptions/manage/{token}")
 async def manage_page(request: web.Request) -> web.Response:
-    subscriber = await _read(request, Purpose.manage)
-    return _manage(request, subscriber, saved=DONE.get(request.query.get("done", ""), ""))
+    async with request.app[readonly_key]() as session:
+        subscriber = await _holder(request, session, Purpose.manage)
+        acknowledged = await acknowledgements.of_person(session, subscriber.id)
+    saved = DONE.get(request.query.get("done", ""), "")
+    return _manage(request, subscriber, acknowledged, saved=saved)
 
 
 def _manage(
     request: web.Request,
     subscriber: Subscriber,
+    acknowledged: Sequence[acknowledgements.Listed],
     *,
     saved: str = "",
     errors: dict[str, str] | None = None,
@@ -208,6 +215,7 @@ def _manage(
         "error_summary": errors or {},
         "action": request.path,
         "erase_url": f"{request.path}/erase",
+        "acknowledged": acknowledged,
     }
     return render("subscriptions/manage.html", request, context, status=status)
 
@@ -226,6 +234,10 @@ async def manage(request: web.Request) -> web.Response:
         elif action == "unsubscribe":
             service.end(subscriber, now)
             done = "unsubscribed"
+        elif action == "remove_acknowledgement":
+            number = whole_number(str(form.get("acknowledgement", "")), "acknowledgement")
+            await acknowledgements.remove(session, subscriber.id, number)
+            done = "removed"
         else:
             fields = {
                 "frequency": form.get("frequency"),
@@ -237,7 +249,9 @@ async def manage(request: web.Request) -> web.Response:
                 taxonomy = app[tagging_key].taxonomy
                 await service.update(session, subscriber, update, taxonomy=taxonomy, now=now)
             except (ValidationError, Invalid) as exc:
-                return _manage(request, subscriber, errors=_form_errors(exc), status=422)
+                acknowledged = await acknowledgements.of_person(session, subscriber.id)
+                errors = _form_errors(exc)
+                return _manage(request, subscriber, acknowledged, errors=errors, status=422)
             done = "saved"
     raise web.HTTPSeeOther(f"{request.path}?done={done}")
 

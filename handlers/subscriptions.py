@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.api import Api
 from handlers.common import limit, mail, subscription_out, wake_requests
 from learnhub.keys import clock_key, links_key, readonly_key, sessions_key, tagging_key
+from practice.acknowledgements import service as acknowledgements
 from subscribers.groups import service as groups
 from subscribers.subscriptions import export, service
 from subscribers.subscriptions.models import Subscriber
@@ -115,6 +116,7 @@ async def download(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
         subscriber = await _holder(request, session)
         data = await export.everything(session, subscriber, request.app[links_key])
+        data["acknowledgements"] = await acknowledgements.export(session, subscriber.id)
     return web.Response(
         text=json.dumps(data, indent=2, default=str),
         content_type="application/json",

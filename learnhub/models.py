@@ -1,6 +1,7 @@
 """Every table, imported in one place so that the metadata (and Alembic) sees them all."""
 
 from digests.models import DigestRecipient, DigestRun
+from practice.acknowledgements.models import Acknowledgement
 from practice.discussions.models import DiscussionAction, TeamDiscussion
 from service.briefs.models import Brief, BriefHistory, BriefTag
 from service.briefs.search import BriefSearchDocument
@@ -21,3 +22,4 @@ __all__ += ["BriefSearchDocument", "StaffSession", "StaffSignInLink"]
 __all__ += ["PractitionerSession", "PractitionerSignInLink"]
 __all__ += ["LinkRequest"]
 __all__ += ["DiscussionAction", "TeamDiscussion"]
+__all__ += ["Acknowledgement"]
