@@ -8,7 +8,6 @@ each distinct digest once (see service.mail.service.Drafts).
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,13 +15,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from service.briefs.briefing import briefing_url, lead
 from service.briefs.models import Brief
 from service.taxonomy import Facet, Taxonomy
 from subscribers.alerts.matching import Recipient
 from subscribers.alerts.reasons import Tagged, reasons
 
 OTHER = "Other learning"
-_FIRST_PARAGRAPH = re.compile(r"<p>.*?</p>", re.DOTALL)
 
 
 # Items and sections are compared by identity: Sections makes one of each per distinct value,
@@ -31,6 +30,7 @@ _FIRST_PARAGRAPH = re.compile(r"<p>.*?</p>", re.DOTALL)
 class Item:
     brief: Brief
     url: str
+    briefing_url: str
     paragraph_html: str
     paragraph_text: str
     reasons: tuple[str, ...]
@@ -73,6 +73,7 @@ class Card:
     notified_at: datetime
     published_at: datetime | None
     url: str
+    briefing_url: str
     paragraph_html: str
     paragraph_text: str
     tagged: Tagged
@@ -80,8 +81,8 @@ class Card:
 
     @classmethod
     def of(cls, brief: Brief, taxonomy: Taxonomy, base_url: str) -> Card:
-        html = _FIRST_PARAGRAPH.search(brief.summary_html)
-        text = brief.summary.strip().split("\n\n", 1)[0]
+        # The summary's first paragraph, cut to about 120 words: the full brief is a click away.
+        found = lead(brief.summary_html)
         tagged = Tagged.of(brief, taxonomy)
         assert brief.notified_at is not None  # a published brief has been announced
         return cls(
@@ -94,8 +95,9 @@ class Card:
             notified_at=brief.notified_at,
             published_at=brief.published_at,
             url=f"{base_url}/briefs/{brief.id}",
-            paragraph_html=html.group(0) if html else "",
-            paragraph_text=" ".join(text.split()),
+            briefing_url=briefing_url(base_url, brief),
+            paragraph_html=found.html,
+            paragraph_text=found.text,
             tagged=tagged,
             theme_labels={code: label for code, label, _ in tagged.codes["themes"]},
         )
@@ -152,6 +154,7 @@ class Sections:
             item = self._items[card, why, updated] = Item(
                 brief=card.brief,
                 url=card.url,
+                briefing_url=card.briefing_url,
                 paragraph_html=card.paragraph_html,
                 paragraph_text=card.paragraph_text,
                 reasons=why,

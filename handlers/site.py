@@ -9,7 +9,9 @@ again; other drafts and unknown ids 404.
 
 from __future__ import annotations
 
+import asyncio
 import html
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,11 +20,12 @@ from urllib.parse import urlencode
 import nh3
 from aiohttp import web
 
+from handlers.briefing_pdf import document as briefing_pdf_document
 from handlers.inputs import whole_number
 from handlers.pages import labels, render
 from handlers.reader import practitioner
 from learnhub.keys import readonly_key, settings_key, tagging_key
-from service.briefs import search
+from service.briefs import briefing, search
 from service.briefs import service as briefs
 from service.briefs.models import Audience, Brief, BriefHistory, Status
 from service.briefs.queries import SINGULAR, Filters, audiences_for
@@ -110,28 +113,40 @@ async def index(request: web.Request) -> web.Response:
     return render("site/index.html", request, context)
 
 
-@routes.get("/briefs/{id}")
-async def brief_page(request: web.Request) -> web.Response:
+async def readable(request: web.Request, suffix: str = "") -> tuple[Brief, bool] | web.Response:
+    """The brief at ``/briefs/{id}`` if this reader may read it (and whether they are a
+    signed-in practitioner), else the page to answer with: the same rules for the brief's
+    page, its briefing and the briefing's PDF (sign-in returns to ``/briefs/{id}{suffix}``)."""
     try:
         brief_id = uuid.UUID(request.match_info["id"])
     except ValueError:
         raise web.HTTPNotFound() from None
+    async with request.app[readonly_key]() as session:
+        brief = await session.get(Brief, brief_id)
+    if brief is None or (brief.status != Status.published and brief.withdrawn_at is None):
+        raise web.HTTPNotFound()
+    signed_in = practitioner(request) is not None
+    may_read = brief.audience == Audience.public or signed_in
+    if brief.status != Status.published:
+        # Restored to a draft, it stays withdrawn for readers until published again; its
+        # title and audience may be being rewritten, so then the page names nothing.
+        named = may_read and brief.status == Status.withdrawn
+        return withdrawn_page(request, brief, named=named)
+    if not may_read:
+        return restricted_page(request, brief_id, f"/briefs/{brief_id}{suffix}")
+    return brief, signed_in
+
+
+@routes.get("/briefs/{id}")
+async def brief_page(request: web.Request) -> web.Response:
+    found = await readable(request)
+    if isinstance(found, web.Response):
+        return found
+    brief, signed_in = found
     taxonomy = request.app[tagging_key].taxonomy
     base_url = request.app[settings_key].base_url
     async with request.app[readonly_key]() as session:
-        brief = await session.get(Brief, brief_id)
-        if brief is None or (brief.status != Status.published and brief.withdrawn_at is None):
-            raise web.HTTPNotFound()
-        signed_in = practitioner(request) is not None
-        may_read = brief.audience == Audience.public or signed_in
-        if brief.status != Status.published:
-            # Restored to a draft, it stays withdrawn for readers until published again; its
-            # title and audience may be being rewritten, so then the page names nothing.
-            named = may_read and brief.status == Status.withdrawn
-            return withdrawn_page(request, brief, named=named)
-        if not may_read:
-            return restricted_page(request, brief_id)
-        history = [entry for entry, _email in await briefs.history(session, brief_id)]
+        history = [entry for entry, _email in await briefs.history(session, brief.id)]
     filters = Filters(*(tuple(brief.codes(facet)) for facet in FACETS))
     tags = labels(brief, taxonomy)
     context = {
@@ -145,8 +160,52 @@ async def brief_page(request: web.Request) -> web.Response:
         "combined_feed": query_url(base_url, filters, "atom") if tags else None,
         "subscribe_url": "/subscribe?" + urlencode(_pairs(filters)),
         "feed_links": feed_links(base_url, describe(filters, taxonomy), filters),
+        "briefing_url": f"/briefs/{brief.id}/briefing",
     }
     return render("site/brief.html", request, context)
+
+
+@routes.get("/briefs/{id}/briefing")
+async def briefing_page(request: web.Request) -> web.Response:
+    """The brief as a 7-minute briefing, to deliver in a team meeting or print on A4."""
+    found = await readable(request, "/briefing")
+    if isinstance(found, web.Response):
+        return found
+    brief, _signed_in = found
+    base_url = request.app[settings_key].base_url
+    context = {
+        "brief": brief,
+        "sections": briefing.sections(brief),
+        "how_to_use": briefing.HOW_TO_USE,
+        "brief_url": f"{base_url}/briefs/{brief.id}",
+        "pdf_url": f"/briefs/{brief.id}/briefing.pdf",
+    }
+    return render("site/briefing.html", request, context)
+
+
+@routes.get("/briefs/{id}/briefing.pdf")
+async def briefing_pdf(request: web.Request) -> web.Response:
+    """The same briefing as a PDF: real text, title and language set, tagged."""
+    found = await readable(request, "/briefing.pdf")
+    if isinstance(found, web.Response):
+        return found
+    brief, _signed_in = found
+    base_url = request.app[settings_key].base_url
+    body = await asyncio.get_running_loop().run_in_executor(
+        None, briefing_pdf_document, brief, f"{base_url}/briefs/{brief.id}"
+    )
+    filename = f"briefing-{slug(brief.title)}.pdf"
+    return web.Response(
+        body=body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+def slug(title: str) -> str:
+    """A filename's words: ASCII letters and digits, hyphens between, 60 characters at most."""
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    return "-".join(words)[:60].strip("-") or "brief"
 
 
 @routes.get("/taxonomy/{facet}")
@@ -178,9 +237,11 @@ async def taxonomy_page(request: web.Request) -> web.Response:
     return render("site/taxonomy.html", request, context)
 
 
-def restricted_page(request: web.Request, brief_id: uuid.UUID) -> web.Response:
+def restricted_page(
+    request: web.Request, brief_id: uuid.UUID, path: str | None = None
+) -> web.Response:
     """403 for a restricted brief: nothing of the brief, only the way to sign in and back."""
-    sign_in = "/practitioners/sign-in?" + urlencode({"next": f"/briefs/{brief_id}"})
+    sign_in = "/practitioners/sign-in?" + urlencode({"next": path or f"/briefs/{brief_id}"})
     return render("site/restricted.html", request, {"sign_in_href": sign_in}, status=403)
 
 

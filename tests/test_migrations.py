@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,3 +182,64 @@ def test_0008_names_only_what_each_delivery_showed(scratch_url: str) -> None:
         return found
 
     assert asyncio.run(go()) == [("alert", "Public title"), ("digest", "")]
+
+
+def test_0010_adds_the_briefing_fields_and_keeps_the_search_triggers(scratch_url: str) -> None:
+    """Columns added to briefs, old briefs with empty lists; down and up again, SQLite's
+    full-text triggers on briefs are still there (a batch copy of the table would drop them)."""
+
+    async def go() -> tuple[list[str], list[str], tuple[object, ...]]:
+        await upgrade(scratch_url, "0009")
+        engine = db.create_engine(scratch_url)
+        sqlite = scratch_url.startswith("sqlite")
+        brief = "5f0c6f5c-6a0b-4f4e-8a55-3d1f1e0c9a02"
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO staff_members (id, email, role, token_hash, created_at) "
+                    "VALUES (1, 's@nhs.net', 'publisher', 'x', CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO briefs (id, title, summary, summary_html, learning_points, "
+                    "source_review, source_board, audience, status, revision, created_at, "
+                    "updated_at, created_by, publisher_facets) VALUES (:id, 'Old', 's', 's', "
+                    "'[]', 'r', 'b', 'public', 'draft', 1, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP, 1, '[]')"
+                ),
+                {"id": brief.replace("-", "") if sqlite else brief},
+            )
+
+        async def triggers() -> list[str]:
+            if not sqlite:
+                return []
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+                )
+                return [name for (name,) in rows]
+
+        before = await triggers()
+        await upgrade(scratch_url, "0010")
+        async with engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    text(
+                        "SELECT background, why_it_matters, actions, questions, resources "
+                        "FROM briefs"
+                    )
+                )
+            ).one()
+        await downgrade(scratch_url, "0009")
+        await upgrade(scratch_url, "0010")
+        after = await triggers()
+        await engine.dispose()
+        return before, after, tuple(row)
+
+    before, after, row = asyncio.run(go())
+    assert after == before
+    if scratch_url.startswith("sqlite"):
+        assert any(name.startswith("briefs_fts") for name in after)
+    assert row[:2] == (None, None)
+    assert [v if isinstance(v, list) else json.loads(str(v)) for v in row[2:]] == [[], [], []]

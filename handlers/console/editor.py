@@ -36,6 +36,14 @@ MESSAGES = {
     "audience": "Choose who may read the brief",
     "change_note": "Say what changed: subscribers will read it",
     "themes": "Choose themes from the list",
+    "background": "Enter the background in up to 5,000 characters",
+    "why_it_matters": "Enter why it matters in up to 5,000 characters",
+    "actions": "Enter up to 20 actions, one a line, each up to 1,000 characters",
+    "questions": "Enter up to 20 questions, one a line, each up to 1,000 characters",
+    "resources": (
+        "Enter up to 20 resources, one a line: a title, then a web address starting with "
+        "https:// or http://"
+    ),
 }
 LEGENDS = {"themes": "Themes", "agencies": "Agencies", "boroughs": "Boroughs"}
 
@@ -54,6 +62,12 @@ class EditorForm:
     source_year: str = ""
     source_url: str = ""
     audience: str = "public"
+    # The 7-minute briefing's fields; lists one item a line, a resource "title URL".
+    background: str = ""
+    why_it_matters: str = ""
+    actions: str = ""
+    questions: str = ""
+    resources: str = ""
     significant: bool = False
     change_note: str = ""
     chosen: dict[Facet, list[str]] = field(default_factory=lambda: {f: [] for f in FACETS})
@@ -87,12 +101,32 @@ class EditorForm:
             source_year=str(day.year) if day else "",
             source_url=brief.source_url or "",
             audience=brief.audience,
+            background=brief.background or "",
+            why_it_matters=brief.why_it_matters or "",
+            actions="\n".join(brief.actions or []),
+            questions="\n".join(brief.questions or []),
+            resources="\n".join(f"{r['title']} {r['url']}" for r in brief.resources or []),
             chosen={facet: brief.codes(facet) for facet in FACETS},
             reviewed=True,
         )
 
     def points(self) -> list[str]:
-        return [line.strip() for line in self.learning_points.splitlines() if line.strip()]
+        return _lines(self.learning_points)
+
+    def briefing(self) -> dict[str, Any]:
+        """The briefing's fields: an empty box clears its field."""
+        resources = []
+        for line in _lines(self.resources):
+            title, _, url = line.rpartition(" ")
+            # A line without a title or a web address: the schema refuses it.
+            resources.append({"title": title.strip() or url, "url": url if title else ""})
+        return {
+            "background": self.background or None,
+            "why_it_matters": self.why_it_matters or None,
+            "actions": _lines(self.actions),
+            "questions": _lines(self.questions),
+            "resources": resources,
+        }
 
     def text(self) -> str:
         return brief_text(self.title, self.summary, self.points())
@@ -110,6 +144,7 @@ class EditorForm:
                 "url": self.source_url or None,
             },
             "audience": self.audience,
+            **self.briefing(),
         }
 
     def published_on(self) -> dt.date | str | None:
@@ -152,7 +187,16 @@ class EditorForm:
         }
 
 
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 _TEXT_FIELDS = [
+    "background",
+    "why_it_matters",
+    "actions",
+    "questions",
+    "resources",
     "title",
     "summary",
     "learning_points",

@@ -9,6 +9,7 @@ from typing import Any, cast
 from aiohttp import web
 
 from learnhub.keys import clock_key, composer_key, settings_key, tagging_key
+from service.briefs.briefing import email_context
 from service.briefs.models import Brief
 from service.feeds.build import FeedItem, FeedMeta, categories, entry_html, render_feed
 from service.staff.models import StaffMember
@@ -18,6 +19,7 @@ def email(request: web.Request, brief: Brief, staff: StaffMember) -> dict[str, A
     """The alert email, rendered by the same templates the Composer sends."""
     base_url = request.app[settings_key].base_url
     context = {
+        **email_context(brief, base_url),
         "brief": brief,
         "brief_url": f"{base_url}/briefs/{brief.id}",
         "change_note": None,

@@ -59,6 +59,14 @@ class Brief(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
     # Facets whose codes the publisher chose: re-tagging after an edit leaves them alone.
     publisher_facets: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The 7-minute briefing's shape (docs/briefings.md): all optional; summary and learning
+    # points serve as "what happened" and "key points".
+    background: Mapped[str | None] = mapped_column(Text)
+    why_it_matters: Mapped[str | None] = mapped_column(Text)
+    actions: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    questions: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Each {"title", "url"}, the URL http(s).
+    resources: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
 
     tags: Mapped[list[BriefTag]] = relationship(
         back_populates="brief",

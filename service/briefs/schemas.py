@@ -37,6 +37,20 @@ SourceUrl = Annotated[
 ]
 
 
+BriefingText = Annotated[Text, Field(max_length=5_000)]
+BriefingItem = Annotated[Text, Field(max_length=1_000)]
+
+
+class Resource(Request):
+    """A further reading for the briefing: a title and an http(s) link."""
+
+    title: Line
+    url: SourceUrl
+
+
+BRIEFING_FIELDS = ("background", "why_it_matters", "actions", "questions", "resources")
+
+
 class Source(Request):
     review: Line
     board: Line
@@ -46,6 +60,11 @@ class Source(Request):
 
 class BriefCreate(Request):
     title: Line
+    background: BriefingText | None = None
+    why_it_matters: BriefingText | None = None
+    actions: list[BriefingItem] = Field(default_factory=list, max_length=20)
+    questions: list[BriefingItem] = Field(default_factory=list, max_length=20)
+    resources: list[Resource] = Field(default_factory=list, max_length=20)
     summary: Text
     learning_points: list[LearningPoint] = Field(min_length=1, max_length=30)
     source: Source
@@ -68,6 +87,12 @@ class BriefUpdate(Request):
     )
 
     title: Line | None = None
+    # The briefing's fields: left out, kept; null (or an empty list) clears them.
+    background: BriefingText | None = None
+    why_it_matters: BriefingText | None = None
+    actions: list[BriefingItem] | None = Field(default=None, max_length=20)
+    questions: list[BriefingItem] | None = Field(default=None, max_length=20)
+    resources: list[Resource] | None = Field(default=None, max_length=20)
     summary: Text | None = None
     learning_points: list[LearningPoint] | None = Field(default=None, min_length=1, max_length=30)
     source: Source | None = None
@@ -123,12 +148,22 @@ class SourceOut(Response):
     url: str | None
 
 
+class ResourceOut(Response):
+    title: str
+    url: str
+
+
 class BriefOut(Response):
     id: uuid.UUID
     title: str
     summary: str
     summary_html: str
     learning_points: list[str]
+    background: str | None
+    why_it_matters: str | None
+    actions: list[str]
+    questions: list[str]
+    resources: list[ResourceOut]
     source: SourceOut
     themes: list[str]
     agencies: list[str]
@@ -183,6 +218,11 @@ def brief_out(brief: Any, base_url: str) -> BriefOut:
         summary=brief.summary,
         summary_html=brief.summary_html,
         learning_points=brief.learning_points,
+        background=brief.background,
+        why_it_matters=brief.why_it_matters,
+        actions=brief.actions or [],
+        questions=brief.questions or [],
+        resources=[ResourceOut(**resource) for resource in brief.resources or []],
         source=SourceOut(
             review=brief.source_review,
             board=brief.source_board,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.models import Audience, Brief, BriefHistory, Status
 from service.briefs.render import render_summary
-from service.briefs.schemas import BriefCreate, BriefUpdate
+from service.briefs.schemas import BRIEFING_FIELDS, BriefCreate, BriefUpdate
 from service.briefs.tags import apply as apply_tags
 from service.briefs.tags import check_codes
 from service.errors import Conflict, NotFound
@@ -27,7 +27,14 @@ from service.staff.models import StaffMember
 from service.tagging import Tagger
 from service.taxonomy import FACETS, Taxonomy
 
-CONTENT_FIELDS = ("title", "summary", "learning_points", "source", "audience")
+CONTENT_FIELDS = (
+    "title",
+    "summary",
+    "learning_points",
+    "source",
+    "audience",
+    *BRIEFING_FIELDS,
+)
 
 
 class Lifecycle(Protocol):
@@ -77,6 +84,7 @@ async def create(
         tags=[],
     )
     _set_source(brief, data.source)
+    _set_briefing(brief, data, BRIEFING_FIELDS)
     apply_tags(brief, tagging.tagger, chosen)
     session.add(brief)
     _history(session, brief, "create", staff, now, changes=list(CONTENT_FIELDS))
@@ -230,6 +238,18 @@ def _set_content(brief: Brief, data: BriefUpdate) -> None:
         brief.audience = data.audience
     if data.source is not None:
         _set_source(brief, data.source)
+    # Left out, a briefing field keeps its value; null or an empty list clears it.
+    _set_briefing(brief, data, [f for f in BRIEFING_FIELDS if f in data.model_fields_set])
+
+
+def _set_briefing(brief: Brief, data: BriefCreate | BriefUpdate, fields: Any) -> None:
+    for field in fields:
+        value = getattr(data, field)
+        if field == "resources":
+            value = [{"title": r.title, "url": str(r.url)} for r in value or []]
+        elif field in ("actions", "questions"):
+            value = list(value or [])
+        setattr(brief, field, value)
 
 
 def _set_source(brief: Brief, source: Any) -> None:
@@ -251,6 +271,11 @@ def _snapshot(brief: Brief) -> dict[str, Any]:
             brief.source_url,
         ),
         "audience": brief.audience,
+        "background": brief.background,
+        "why_it_matters": brief.why_it_matters,
+        "actions": list(brief.actions or []),
+        "questions": list(brief.questions or []),
+        "resources": [dict(r) for r in brief.resources or []],
         **{facet: brief.codes(facet) for facet in FACETS},
     }
 

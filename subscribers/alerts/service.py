@@ -15,9 +15,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.briefs.briefing import email_context
 from service.briefs.models import Brief, Status
 from service.events.models import Event, EventType
 from service.mail.bulk import queue_in_bulk, turn
@@ -44,6 +46,8 @@ class Publication:
     event: Event
     change_note: str | None
     tagged: Tagged
+    # The briefing's link and the summary's short lead: the same for everyone.
+    briefing: dict[str, Any] = field(default_factory=dict)
     drafts: Drafts = field(default_factory=Drafts)
 
 
@@ -119,7 +123,8 @@ class Alerts:
 
     def publication(self, brief: Brief, event: Event) -> Publication:
         note = event.payload.get("change_note") if event.type == EventType.updated else None
-        return Publication(brief, event, note, Tagged.of(brief, self.taxonomy))
+        briefing = email_context(brief, self.settings.base_url)
+        return Publication(brief, event, note, Tagged.of(brief, self.taxonomy), briefing)
 
     async def compose(
         self, session: AsyncSession, publication: Publication, chunk: Sequence[Recipient]
@@ -137,6 +142,7 @@ class Alerts:
                     r,
                     filters.get(r.id, {}),
                     publication.change_note,
+                    publication.briefing,
                 )
             )
             await turn(n)  # the mail worker's lanes get their turn
@@ -150,8 +156,10 @@ class Alerts:
         recipient: Recipient,
         filters: dict[Facet, set[str]],
         change_note: str | None,
+        briefing: dict[str, Any],
     ) -> Outgoing:
         context = {
+            **briefing,
             "brief": brief,
             "brief_url": f"{self.settings.base_url}/briefs/{brief.id}",
             "change_note": change_note,

@@ -137,6 +137,7 @@ class HostileBrief:
     summary: str = "Line one & more.\n.\nTrailing space \nA long line " + "= " * 60
     summary_html: str = "<p>Already <em>safe</em> HTML</p>"
     learning_points: tuple[str, ...] = ("Ask <who>.", "Escalate & record.")
+    actions: tuple[str, ...] = ("Do <this> & that.",)
     audience: str = "public"
 
 
@@ -144,6 +145,10 @@ def alert_context(reasons: tuple[str, ...], manage_url: str) -> dict[str, Any]:
     return {
         "brief": HOSTILE,
         "brief_url": "https://learnhub.example/briefs/1?a=1&b=2",
+        "briefing_url": "https://learnhub.example/briefs/1/briefing",
+        # The summary's lead: in the text part as it is (dots, trailing spaces, long lines).
+        "lead_text": HOSTILE.summary,
+        "lead_html": HOSTILE.summary_html,
         "change_note": None,
         "back": False,
         "reasons": reasons,
@@ -218,6 +223,8 @@ def test_one_draft_for_everyone_gives_each_their_own_links_and_escapes_as_before
         assert "<script>alert('x')</script> & \u201cBaby =3D T\u201d =_" in message["text"]
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp;" in message["html"]
         assert "<script>" not in message["html"]
+        assert "- Do <this> & that." in message["text"]
+        assert "<li>Do &lt;this&gt; &amp; that.</li>" in message["html"]
         for other in PEOPLE:
             if other[0] != email:
                 assert other[2] not in message["text"] and other[3] not in str(message)
