@@ -128,7 +128,7 @@ async def test_the_pdf_has_real_text_a_title_and_a_language(
     assert reader.metadata.title == "7-minute briefing: Safer sleep – learning from “Baby T”"
     root = reader.trailer["/Root"]
     assert root["/Lang"] == "en-GB"
-    assert root["/ViewerPreferences"]["/DisplayDocTitle"] is True  # the title, not a filename
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])  # the title, not a filename
     assert root["/MarkInfo"]["/Marked"] and "/StructTreeRoot" in root
     assert [item.title for item in reader.outline[1]] == HEADINGS  # type: ignore[union-attr]
     media = reader.pages[0].mediabox
