@@ -29,6 +29,7 @@ MAX_LINE = 78
 WORD_BYTES = 45
 WORD_OVERHEAD = len("=?utf-8?b??=")
 HARD_LIMIT = 900
+PROBE = 16  # characters of a prefix every marker shares, to find them all by it
 _SPACE = re.compile(r"\s")
 
 
@@ -87,8 +88,9 @@ class Part:
     of encoding the whole filled text at once (tests/mail/test_mime.py checks that).
     """
 
-    # Encoded runs of whole lines (bytes), and lines with holes, without their line end (str).
-    pieces: tuple[bytes | str, ...]
+    # Encoded runs of whole lines (bytes), and lines with holes, without their line end, with
+    # the (name, marker) of each hole the line holds (Line).
+    pieces: tuple[bytes | Line, ...]
     holes: Mapping[str, str]  # name -> the marker standing for it in the lines
 
     @classmethod
@@ -108,9 +110,10 @@ class Part:
             f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         ).encode("ascii")
-        pieces: list[bytes | str] = [head]
+        pieces: list[bytes | Line] = [head]
         run: list[str] = []  # chunks not yet encoded
         at_line_start = True
+        probe = _probe(holes)
         for chunk in chunks:
             if not chunk:
                 continue
@@ -118,10 +121,10 @@ class Part:
                 encoded is not None
                 and at_line_start
                 and chunk.endswith("\n")
-                and not any(marker in chunk for marker in holes.values())
+                and not _holds(chunk, probe, holes)
             ):
                 if run:
-                    pieces += _lines("".join(run), holes)
+                    pieces += _lines("".join(run), holes, probe)
                     run = []
                 block = encoded.get(chunk)
                 if block is None:
@@ -132,32 +135,59 @@ class Part:
             at_line_start = chunk.endswith("\n")
         rest = "".join(run)
         if rest or len(pieces) == 1:  # an empty text is one empty line
-            pieces += _lines(rest, holes)
+            pieces += _lines(rest, holes, probe)
         return cls(tuple(pieces), holes)
 
     def fill(self, values: Mapping[str, str]) -> bytes:
         """The part with each hole given its value: a non-empty text on one line."""
         return b"".join(
-            piece if isinstance(piece, bytes) else _encode(self._filled(piece, values) + "\n")
+            piece if isinstance(piece, bytes) else _encode(_filled(piece, values) + "\n")
             for piece in self.pieces
         )
 
-    def _filled(self, line: str, values: Mapping[str, str]) -> str:
-        for name, marker in self.holes.items():
-            line = line.replace(marker, values[name])
-        return line
+
+# A line with holes, and the (name, marker) of each hole in it: a digest has a hole for each
+# brief's link, and each line holds one or two of them.
+Line = tuple[str, tuple[tuple[str, str], ...]]
 
 
-def _lines(text: str, holes: Mapping[str, str]) -> list[bytes | str]:
+def _filled(piece: Line, values: Mapping[str, str]) -> str:
+    line, holes = piece
+    for name, marker in holes:
+        line = line.replace(marker, values[name])
+    return line
+
+
+def _probe(holes: Mapping[str, str]) -> str | None:
+    """What every marker begins with, if that is long enough to find them all by: the
+    Composer's markers share a random prefix, and the lines holding any of a draft's many
+    holes are then found by one pattern, compiled once, rather than one per set of holes."""
+    if not holes:
+        return None
+    prefix = next(iter(holes.values()))[:PROBE]
+    if len(prefix) == PROBE and all(marker.startswith(prefix) for marker in holes.values()):
+        return prefix
+    return None
+
+
+def _holds(text: str, probe: str | None, holes: Mapping[str, str]) -> bool:
+    if probe is not None:
+        return probe in text
+    return any(marker in text for marker in holes.values())
+
+
+def _lines(text: str, holes: Mapping[str, str], probe: str | None) -> list[bytes | Line]:
     """Pieces of the lines of ``text`` (the last one ended too, if it is not): runs without a
     hole encoded, and the lines with one as text."""
     text = text.replace("\r\n", "\n").removesuffix("\n")
-    pieces: list[bytes | str] = []
+    pieces: list[bytes | Line] = []
     start = 0  # of the first line not yet in a piece
-    for line in _lines_holding(tuple(holes.values())).finditer(text) if holes else ():
+    markers = (probe,) if probe is not None else tuple(holes.values())
+    for line in _lines_holding(markers).finditer(text) if holes else ():
         if line.start() > start:
             pieces.append(_encode(text[start : line.start()]))
-        pieces.append(line.group())
+        found = line.group()
+        pieces.append((found, tuple((n, m) for n, m in holes.items() if m in found)))
         start = line.end() + 1
     if start <= len(text):  # the lines after the last hole; also "" is one empty line
         pieces.append(_encode(text[start:] + "\n"))
