@@ -288,9 +288,15 @@ def email(
     frequency = run.frequency
     # "I've read this" for each brief: the person's own links, one per item (by brief id,
     # in one order whatever the order of the cards, so equal digests share their drafts).
+    briefs = sorted({c.brief_id for c in cards})
     acknowledge = {
         personal_name("acknowledge_url", brief_id): digests.links.acknowledge(person, brief_id)
-        for brief_id in sorted({c.brief_id for c in cards})
+        for brief_id in briefs
+    }
+    # "Record a team discussion" of each brief, the same way (practice/discussions).
+    discuss = {
+        personal_name("discuss_url", brief_id): digests.links.discuss(person, brief_id)
+        for brief_id in briefs
     }
     return Outgoing(
         kind="digest",
@@ -302,8 +308,9 @@ def email(
             "sections": plan.sections.of(cards, person, filters, start),
             "manage_url": digests.links.manage(person),
             **acknowledge,
+            **discuss,
         },
         unsubscribe_url=digests.links.unsubscribe(person),
         briefs=[Carried(c.brief_id, c.revision, c.publication, c.title) for c in cards],
-        personal=("manage_url", *acknowledge),
+        personal=("manage_url", *acknowledge, *discuss),
     )

@@ -28,6 +28,7 @@ def email(request: web.Request, brief: Brief, staff: StaffMember) -> dict[str, A
         "manage_url": f"{base_url}/subscribe",
         # Each subscriber's own "I've read this" link; this one opens the link error page.
         "acknowledge_url": f"{base_url}/acknowledge/preview",
+        "discuss_url": f"{base_url}/discussions/new/preview",
     }
     composed = request.app[composer_key].compose(
         "alert", staff.email, context, now=request.app[clock_key]()

@@ -167,6 +167,7 @@ class Alerts:
             "reasons": reasons(tagged, recipient, filters),
             "manage_url": self.links.manage(recipient),
             "acknowledge_url": self.links.acknowledge(recipient, brief.id),
+            "discuss_url": self.links.discuss(recipient, brief.id),
         }
         publication = event.payload.get("publication")
         return Outgoing(
@@ -176,7 +177,7 @@ class Alerts:
             context=context,
             unsubscribe_url=self.links.unsubscribe(recipient),
             briefs=[Carried(brief.id, event.revision, publication or 1, brief.title)],
-            personal=("manage_url", "acknowledge_url"),
+            personal=("manage_url", "acknowledge_url", "discuss_url"),
         )
 
 

@@ -245,5 +245,14 @@ async def test_digests_rendered_once_for_many_people_carry_each_ones_links_and_r
         assert claims.subscriber_id == ids[email]
         assert claims.brief_id is not None
         assert f"I've read this: {app[links_key].base_url}/acknowledge/{acknowledge[0]}\n" in text
-        bodies[email] = text.replace(manage[0], "TOKEN").replace(acknowledge[0], "TOKEN")
+        # "Record a team discussion": the person's own link for the brief, in both parts too.
+        discuss = re.findall(r"/discussions/new/([^\s\"]+)", text + html)
+        assert len(discuss) == 2 and len(set(discuss)) == 1, discuss
+        found = tokens.read(discuss[0], Purpose.discuss)
+        assert (found.subscriber_id, found.brief_id) == (ids[email], claims.brief_id)
+        bodies[email] = (
+            text.replace(manage[0], "TOKEN")
+            .replace(acknowledge[0], "TOKEN")
+            .replace(discuss[0], "TOKEN")
+        )
     assert bodies["a@nhs.net"] == bodies["b@nhs.net"] != bodies["c@nhs.net"]

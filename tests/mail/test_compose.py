@@ -154,6 +154,7 @@ def alert_context(reasons: tuple[str, ...], manage_url: str) -> dict[str, Any]:
         "reasons": reasons,
         "manage_url": manage_url,
         "acknowledge_url": "https://learnhub.example/acknowledge/a",
+        "discuss_url": "https://learnhub.example/discussions/new/d",
     }
 
 

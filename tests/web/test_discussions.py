@@ -574,3 +574,28 @@ async def test_a_recorders_records_are_in_their_export_and_erasing_them_keeps_th
         await discussions.forget(session, "gp@nhs.net")
     [record] = await records(sessions)
     assert record.recorder_email == discussions.ERASED and record.team == TEAM
+
+
+async def test_an_alert_carries_the_persons_own_link_to_record_a_discussion(
+    web: TestClient,
+    publisher: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    smtp_server: SmtpServer,
+) -> None:
+    async with sessions.begin() as session:
+        await person(session, "school.nurse@nhs.net", since=clock.now)
+    brief_id = await publish(web, publisher, title="Safer sleep: Baby T")
+    [alert] = await smtp_server.received(1)
+    text = alert.parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Record your team's discussion of it: http" in text
+    path = link(alert, "/discussions/new/")
+    clock.advance(days=2)
+    page = await web.get(path, headers=HTML)
+    assert page.status == 200 and "Safer sleep: Baby T" in await page.text()
+    data = good(brief_id, **{"held_on-day": "24", "held_on-month": "11"})
+    saved = await send(web, path, {**data, "token": path.rsplit("/", 1)[1]}, "/discussions")
+    assert saved.status == 303
+    [record] = await records(sessions)
+    assert (record.recorder, record.recorder_email) == ("subscriber", "school.nurse@nhs.net")
+    assert link(await the_email(smtp_server, 1, "school.nurse@nhs.net"), "/discussions/")
