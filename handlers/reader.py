@@ -41,7 +41,9 @@ def sign_in_url(request: web.Request) -> str | None:
         return None
     # Pages behind emailed links carry a token in their path: it must not travel into a
     # sign-in link's stored next path (nor the Referer of the page that follows).
-    private = path.startswith(("/practitioners/", "/subscriptions/", "/unsubscribe/"))
+    private = path.startswith(
+        ("/practitioners/", "/subscriptions/", "/unsubscribe/", "/acknowledge/")
+    )
     private = private or (path.startswith("/discussions/") and path != "/discussions/new")
     if request.method != "GET" or path == "/" or private:
         return "/practitioners/sign-in"

@@ -82,6 +82,8 @@ async def test_the_alert_carries_the_persons_link_get_changes_nothing_post_recor
     assert "How will this change your practice? (optional)" in body
     assert "Discuss safer sleep" not in body  # no content of the brief, only its title
     assert await rows(sessions) == []  # a GET (a mail scanner) records nothing
+    # The token stays out of the header's sign-in link (its stored next path, the Referer).
+    assert 'href="/practitioners/sign-in"' in body and token not in body.replace(path, "")
 
     done = await web.post(path, data={"csrf_token": csrf(body), "answer": "  "})
     assert done.status == 200 and done.url.path == path and done.url.query.get("saved") == "1"
