@@ -23,7 +23,7 @@ from service.errors import Invalid
 from service.taxonomy import FACETS
 from subscribers.groups import service as groups
 from subscribers.subscriptions import service
-from subscribers.subscriptions.models import Subscriber
+from subscribers.subscriptions.models import ROLES, Subscriber
 from subscribers.subscriptions.schemas import SubscribeRequest, SubscriptionUpdate
 from subscribers.subscriptions.tokens import Purpose
 
@@ -60,6 +60,16 @@ def _button(
     return render("subscriptions/button.html", request, context)
 
 
+ROLE_OPTIONS = [{"code": code, "label": label} for code, label in ROLES.items()]
+ABOUT = ("my_agency", "my_borough", "my_role")
+
+
+def _about(form: Any, *, blank: str | None) -> dict[str, str | None]:
+    """What the person said about themselves: an empty choice becomes ``blank``, a field the
+    form did not send None (kept as it was)."""
+    return {name: (str(form[name]).strip() or blank) if name in form else None for name in ABOUT}
+
+
 def _chosen(values: Any) -> dict[str, list[str]]:
     return {
         facet: values.getall(SINGULAR[facet], []) + values.getall(facet, []) for facet in FACETS
@@ -73,6 +83,8 @@ async def subscribe_form(request: web.Request) -> web.Response:
         "email": "",
         "frequency": request.query.get("frequency", "weekly"),
         "chosen": _chosen(request.query),
+        "about": dict.fromkeys(ABOUT),
+        "roles": ROLE_OPTIONS,
     }
     return render("subscriptions/subscribe.html", request, context)
 
@@ -85,6 +97,7 @@ async def subscribe(request: web.Request) -> web.Response:
         "email": str(form.get("email", "")).strip(),
         "frequency": form.get("frequency", "weekly"),
         **chosen,
+        **_about(form, blank=None),
     }
     try:
         data = SubscribeRequest.model_validate(fields)
@@ -102,6 +115,8 @@ async def subscribe(request: web.Request) -> web.Response:
             "email": fields["email"],
             "frequency": fields["frequency"],
             "chosen": chosen,
+            "about": _about(form, blank=None),
+            "roles": ROLE_OPTIONS,
         }
         return render("subscriptions/subscribe.html", request, context, status=422)
     wake_requests(request.app)
@@ -110,7 +125,7 @@ async def subscribe(request: web.Request) -> web.Response:
 
 def _form_errors(exc: ValidationError | Invalid) -> dict[str, str]:
     if isinstance(exc, Invalid):
-        return {facet: "Choose from the options listed" for facet in (exc.details or {})}
+        return {name: "Choose from the options listed" for name in (exc.details or {})}
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "email"
@@ -216,6 +231,7 @@ def _manage(
         "action": request.path,
         "erase_url": f"{request.path}/erase",
         "acknowledged": acknowledged,
+        "roles": ROLE_OPTIONS,
     }
     return render("subscriptions/manage.html", request, context, status=status)
 
@@ -243,6 +259,7 @@ async def manage(request: web.Request) -> web.Response:
                 "frequency": form.get("frequency"),
                 "paused": form.get("paused") == "yes",
                 **_chosen(form),
+                **_about(form, blank=""),
             }
             try:
                 update = SubscriptionUpdate.model_validate(fields)

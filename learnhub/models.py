@@ -12,7 +12,7 @@ from service.practitioners.models import PractitionerSession, PractitionerSignIn
 from service.requests.models import LinkRequest
 from service.staff.models import StaffMember, StaffSession, StaffSignInLink
 from subscribers.groups.models import Group, GroupMember
-from subscribers.subscriptions.models import Counter, Subscriber, SubscriptionCode
+from subscribers.subscriptions.models import Counter, DomainAgency, Subscriber, SubscriptionCode
 
 __all__ = ["Base", "Brief", "BriefHistory", "BriefTag", "Event", "StaffMember"]
 __all__ += ["MailDelivery", "MailMessage", "MailSuppression"]
@@ -22,4 +22,4 @@ __all__ += ["BriefSearchDocument", "StaffSession", "StaffSignInLink"]
 __all__ += ["PractitionerSession", "PractitionerSignInLink"]
 __all__ += ["LinkRequest"]
 __all__ += ["DiscussionAction", "TeamDiscussion"]
-__all__ += ["Acknowledgement"]
+__all__ += ["Acknowledgement", "DomainAgency"]

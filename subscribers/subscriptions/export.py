@@ -24,6 +24,9 @@ def subscription_out(subscriber: Subscriber, links: Links) -> SubscriptionOut:
         agencies=subscriber.filters("agencies"),
         boroughs=subscriber.filters("boroughs"),
         paused=subscriber.paused_at is not None,
+        my_agency=subscriber.my_agency,
+        my_borough=subscriber.my_borough,
+        my_role=subscriber.my_role,
         confirmed_at=subscriber.confirmed_at,
         groups=[
             MembershipOut(

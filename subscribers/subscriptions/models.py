@@ -57,6 +57,11 @@ class Subscriber(Base):
     themes_mask: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     agencies_mask: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     boroughs_mask: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # Who the person is, if they said (all optional): an agency and a borough code, and a role
+    # from ROLES. Reports count deliveries by them; only staff ever see one person's answers.
+    my_agency: Mapped[str | None] = mapped_column(String(64))
+    my_borough: Mapped[str | None] = mapped_column(String(64))
+    my_role: Mapped[str | None] = mapped_column(String(32))
 
     codes: Mapped[list[SubscriptionCode]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="SubscriptionCode.code"
@@ -67,6 +72,27 @@ class Subscriber(Base):
 
     def filters(self, facet: str) -> list[str]:
         return [c.code for c in self.codes if c.facet == facet]
+
+
+# The roles a person may say they have: a small fixed list, so no one writes their name in it.
+ROLES = {
+    "practitioner": "Practitioner",
+    "manager": "Manager or supervisor",
+    "safeguarding-lead": "Safeguarding lead or named professional",
+    "learning-and-development": "Learning and development",
+    "other": "Other",
+}
+
+
+class DomainAgency(Base):
+    """An email domain's agency and borough, set by an admin: a delivery to someone who did
+    not say theirs is counted by their address's domain (``merseyside.police.uk`` -> police)."""
+
+    __tablename__ = "domain_agencies"
+
+    domain: Mapped[str] = mapped_column(String(255), primary_key=True)
+    agency: Mapped[str | None] = mapped_column(String(64))
+    borough: Mapped[str | None] = mapped_column(String(64))
 
 
 class SubscriptionCode(Base):

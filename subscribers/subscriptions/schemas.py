@@ -15,6 +15,12 @@ from service.schemas import (
 )
 
 FrequencyName = Literal["immediate", "daily", "weekly"]
+# Who the person is, if they say: one of subscribers.subscriptions.models.ROLES.
+RoleName = Literal[
+    "practitioner", "manager", "safeguarding-lead", "learning-and-development", "other"
+]
+# On a change, "" clears what the person said before; absent (None) keeps it.
+Clear = Literal[""]
 Themes = Annotated[list[ThemeCode], Field(default_factory=list, max_length=30)]
 Agencies = Annotated[list[AgencyCode], Field(default_factory=list, max_length=30)]
 Boroughs = Annotated[list[BoroughCode], Field(default_factory=list, max_length=30)]
@@ -44,6 +50,9 @@ class SubscribeRequest(Request):
     themes: Themes
     agencies: Agencies
     boroughs: Boroughs
+    my_agency: AgencyCode | None = None
+    my_borough: BoroughCode | None = None
+    my_role: RoleName | None = None
 
 
 class Accepted(Response):
@@ -60,6 +69,9 @@ class SubscriptionUpdate(Request):
     agencies: list[AgencyCode] | None = Field(default=None, max_length=30)
     boroughs: list[BoroughCode] | None = Field(default=None, max_length=30)
     paused: bool | None = None
+    my_agency: AgencyCode | Clear | None = None
+    my_borough: BoroughCode | Clear | None = None
+    my_role: RoleName | Clear | None = None
 
 
 class MembershipOut(Response):
@@ -76,6 +88,9 @@ class SubscriptionOut(Response):
     agencies: list[str]
     boroughs: list[str]
     paused: bool
+    my_agency: str | None
+    my_borough: str | None
+    my_role: str | None
     confirmed_at: datetime | None
     groups: list[MembershipOut]
     manage_url: str

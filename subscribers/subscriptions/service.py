@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.tags import check_codes
+from service.errors import Invalid
 from service.practitioners import sessions as practitioners
 from service.requests import worker as requests
 from service.taxonomy import FACETS, Facet, Taxonomy
@@ -97,6 +98,7 @@ async def ask(
     """Check a request to subscribe and record it; ``request`` is its work, done afterwards
     (service.requests), so that the answer costs the same for every address."""
     check_codes(taxonomy, {facet: getattr(data, facet) for facet in FACETS})
+    check_about(taxonomy, data.my_agency, data.my_borough)
     payload = data.model_dump(mode="json", exclude={"email"})
     await requests.ask(session, SUBSCRIBE, data.email.lower(), payload, now)
 
@@ -112,6 +114,7 @@ async def request(
     """Start (or restart) a subscription, or send the manage link to a current subscriber."""
     chosen = {facet: getattr(data, facet) for facet in FACETS}
     check_codes(taxonomy, chosen)
+    check_about(taxonomy, data.my_agency, data.my_borough)
     subscriber = await get_or_create(session, data.email.lower(), now)
     active = subscriber.status == SubscriptionState.active
     if not active:
@@ -119,6 +122,7 @@ async def request(
         subscriber.status = SubscriptionState.pending.value
         subscriber.frequency = data.frequency
         await set_filters(session, subscriber, chosen)
+        about(subscriber, data.my_agency, data.my_borough, data.my_role)
     if _recently_linked(subscriber, now):
         return
     subscriber.last_link_sent_at = now
@@ -126,6 +130,28 @@ async def request(
         await emails.manage_link(session, mail, subscriber, now)
     else:
         await emails.confirm(session, mail, subscriber, now)
+
+
+def check_about(taxonomy: Taxonomy, agency: str | None, borough: str | None) -> None:
+    """Raise Invalid for an unknown agency or borough the person says is theirs (its details
+    name the fields, my_agency and my_borough)."""
+    try:
+        check_codes(
+            taxonomy,
+            {"agencies": [agency] if agency else [], "boroughs": [borough] if borough else []},
+        )
+    except Invalid as exc:
+        names = {"agencies": "my_agency", "boroughs": "my_borough"}
+        raise Invalid(exc.message, {names[k]: v for k, v in exc.details.items()}) from None
+
+
+def about(
+    subscriber: Subscriber, agency: str | None, borough: str | None, role: str | None
+) -> None:
+    """Record who the person says they are: None keeps an answer, "" clears it."""
+    for name, value in (("my_agency", agency), ("my_borough", borough), ("my_role", role)):
+        if value is not None:
+            setattr(subscriber, name, value or None)
 
 
 def _recently_linked(subscriber: Subscriber, now: datetime) -> bool:
@@ -178,7 +204,9 @@ async def update(
 ) -> None:
     chosen = {facet: getattr(data, facet) for facet in FACETS}
     check_codes(taxonomy, chosen)
+    check_about(taxonomy, data.my_agency, data.my_borough)
     await set_filters(session, subscriber, chosen)
+    about(subscriber, data.my_agency, data.my_borough, data.my_role)
     if data.frequency is not None:
         subscriber.frequency = data.frequency
     if data.paused is not None:
