@@ -13,6 +13,7 @@ from handlers import (
     feeds,
     groups,
     health,
+    impact,
     openapi,
     practitioners,
     site,
@@ -22,7 +23,7 @@ from handlers import (
     taxonomy,
 )
 
-APIS = [briefs.api, taxonomy.api, staff.api, subscriptions.api, groups.api]
+APIS = [briefs.api, taxonomy.api, staff.api, subscriptions.api, groups.api, impact.api]
 
 
 def setup_routes(app: web.Application, version: str) -> None:

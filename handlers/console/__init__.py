@@ -8,9 +8,11 @@ from handlers.console.auth import routes as auth_routes
 from handlers.console.briefs import routes as brief_routes
 from handlers.console.domains import routes as domain_routes
 from handlers.console.groups import routes as group_routes
+from handlers.console.impact import routes as impact_routes
 from handlers.console.reach import routes as reach_routes
 
 
 def setup(app: web.Application) -> None:
-    for routes in (auth_routes, brief_routes, group_routes, reach_routes, domain_routes):
+    every = (auth_routes, brief_routes, group_routes, reach_routes, domain_routes, impact_routes)
+    for routes in every:
         app.router.add_routes(routes)
