@@ -44,6 +44,9 @@ async def test_main_pages_have_no_serious_violations(
         "console-withdraw": f"/staff/briefs/{brief_id}/withdraw",
         "console-groups-new": "/staff/groups/new",
         "console-reach": "/staff/reach",
+        "console-domains": "/staff/domains",
+        "console-impact": "/staff/impact?from=2026-01-01&to=2027-12-31",
+        "console-impact-errors": "/staff/impact?from=2026-02-30&to=2026-01-01",
     }
     found = {}
     for name, path in pages.items():
