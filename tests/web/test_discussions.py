@@ -92,6 +92,14 @@ async def mail_count(sessions: async_sessionmaker[AsyncSession]) -> int:
         return int(await session.scalar(select(func.count()).select_from(MailMessage)) or 0)
 
 
+async def all_sent(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """Every email's outcome written: the clock may then move on without a lease running out
+    under a message being sent."""
+    async with sessions() as session:
+        statuses = set(await session.scalars(select(MailMessage.status)))
+    return statuses <= {MailStatus.sent.value}
+
+
 async def the_email(smtp: SmtpServer, before: int, to: str) -> Received:
     message = (await smtp.received(before + 1))[-1]
     assert message.recipients == (to,)
@@ -219,6 +227,7 @@ async def test_a_subscriber_records_through_the_signed_link_for_the_brief(
     async with sessions.begin() as session:
         await session.execute(update(Subscriber).values(token_version=Subscriber.token_version - 1))
     assert (await web.get(path, headers=HTML)).status == 200
+    await until(lambda: all_sent(sessions), within=10, what="the mail recorded as sent")
     clock.advance(days=91)
     expired = await web.get(path, headers=HTML)
     assert expired.status == 404 and "Links to record a team discussion last 90 days" in (
@@ -590,6 +599,9 @@ async def test_an_alert_carries_the_persons_own_link_to_record_a_discussion(
     text = alert.parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Record your team's discussion of it: http" in text
     path = link(alert, "/discussions/new/")
+
+    # Moved on only once the alert's outcome is written, so its lease can't run out under it.
+    await until(lambda: all_sent(sessions), within=10, what="the alert recorded as sent")
     clock.advance(days=2)
     page = await web.get(path, headers=HTML)
     assert page.status == 200 and "Safer sleep: Baby T" in await page.text()
@@ -598,4 +610,5 @@ async def test_an_alert_carries_the_persons_own_link_to_record_a_discussion(
     assert saved.status == 303
     [record] = await records(sessions)
     assert (record.recorder, record.recorder_email) == ("subscriber", "school.nurse@nhs.net")
-    assert link(await the_email(smtp_server, 1, "school.nurse@nhs.net"), "/discussions/")
+    message = await the_email(smtp_server, 1, "school.nurse@nhs.net")
+    assert message.parsed()["Subject"] == "Team discussion recorded: Safer sleep: Baby T"
