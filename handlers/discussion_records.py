@@ -64,7 +64,9 @@ def _record(
         "error_summary": errors,
         "saved": saved,
     }
-    return render("discussions/record.html", request, context, status=status)
+    response = render("discussions/record.html", request, context, status=status)
+    response.headers["Cache-Control"] = "private, no-store"  # a record is its recorder's
+    return response
 
 
 def _label(request: web.Request, facet: Any, code: str) -> str:

@@ -217,7 +217,9 @@ def _form(
     template = "discussions/form.html"
     if staff:
         return page(template, request, context, status=status)
-    return render(template, request, context, status=status)
+    response = render(template, request, context, status=status)
+    response.headers["Cache-Control"] = "private, no-store"  # it may carry a signed link
+    return response
 
 
 def _strings(form: Any) -> dict[str, str]:

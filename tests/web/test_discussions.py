@@ -165,6 +165,7 @@ async def test_a_practitioner_records_a_discussion_and_updates_its_actions_by_th
     shown = await web.get(path, headers=HTML)
     html = await shown.text()
     assert shown.status == 200 and TEAM in html and "Health visiting" in html
+    assert shown.headers["Cache-Control"] == "private, no-store"
     assert 'id="status-1" name="status-1" type="radio" value="open" checked' in html
     fields = {"csrf_token": csrf(html), "status-1": "done", "status-2": "dropped"}
     updated = await web.post(path, data=fields, allow_redirects=False, headers=HTML)
@@ -203,6 +204,7 @@ async def test_a_subscriber_records_through_the_signed_link_for_the_brief(
     page = await web.get(path, headers=HTML)
     html = await page.text()
     assert page.status == 200 and 'name="token"' in html
+    assert page.headers["Cache-Control"] == "private, no-store"
     assert "Practitioner sign in" in html  # the link signs nobody in
 
     before = len(smtp_server.messages)
