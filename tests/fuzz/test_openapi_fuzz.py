@@ -31,6 +31,7 @@ OPERATIONS = [e.method + " " + re.sub(r"{(\w+):[^}]+}", r"{\1}", e.path) for e i
 # Rules no JSON Schema can state: schema-valid data may still be refused with a 4xx here.
 UNSTATED = {
     "GET /api/v1/briefs": "a cursor is opaque: only one from next_cursor, and never with q",
+    "GET /api/v1/impact": "from and to are both needed, from not after to, at most 5 years apart",
 }
 
 # `format: email` allows domains every mail relay refuses (.test, .invalid, .localhost...),
