@@ -17,6 +17,7 @@ from handlers.common import limit, mail, subscription_out, wake_requests
 from handlers.inputs import read_form, whole_number
 from handlers.pages import render
 from learnhub.keys import clock_key, readonly_key, sessions_key, tagging_key
+from practice import people
 from practice.acknowledgements import service as acknowledgements
 from service.briefs.queries import SINGULAR
 from service.errors import Invalid
@@ -289,7 +290,7 @@ async def erase_page(request: web.Request) -> web.Response:
 @routes.post("/subscriptions/manage/{token}/erase")
 async def erase(request: web.Request) -> web.Response:
     async with request.app[sessions_key].begin() as session:
-        await service.erase(session, await _holder(request, session, Purpose.manage))
+        await people.erase(session, await _holder(request, session, Purpose.manage))
     return _message(
         request,
         "Your data has been erased",

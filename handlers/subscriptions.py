@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.api import Api
 from handlers.common import limit, mail, subscription_out, wake_requests
 from learnhub.keys import clock_key, links_key, readonly_key, sessions_key, tagging_key
-from practice.acknowledgements import service as acknowledgements
+from practice import people
 from subscribers.groups import service as groups
 from subscribers.subscriptions import export, service
 from subscribers.subscriptions.models import Subscriber
@@ -116,7 +116,7 @@ async def download(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
         subscriber = await _holder(request, session)
         data = await export.everything(session, subscriber, request.app[links_key])
-        data["acknowledgements"] = await acknowledgements.export(session, subscriber.id)
+        data.update(await people.export(session, subscriber))
     return web.Response(
         text=json.dumps(data, indent=2, default=str),
         content_type="application/json",
@@ -133,7 +133,7 @@ async def download(request: web.Request) -> web.Response:
 )
 async def erase(request: web.Request) -> web.Response:
     async with request.app[sessions_key].begin() as session:
-        await service.erase(session, await _holder(request, session))
+        await people.erase(session, await _holder(request, session))
     return web.Response(status=204)
 
 

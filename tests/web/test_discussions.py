@@ -614,3 +614,31 @@ async def test_an_alert_carries_the_persons_own_link_to_record_a_discussion(
     assert (record.recorder, record.recorder_email) == ("subscriber", "school.nurse@nhs.net")
     message = await the_email(smtp_server, 1, "school.nurse@nhs.net")
     assert message.parsed()["Subject"] == "Team discussion recorded: Safer sleep: Baby T"
+
+
+async def test_a_subscribers_export_carries_their_records_and_erasure_unnames_them(
+    web: TestClient,
+    publisher: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    """Found in review: held_for and forget existed but neither the export nor erasure called
+    them, so a subscriber's export left out the records they made, and erasing them left
+    their address on each record."""
+    brief_id = await brief(web, publisher, clock)
+    async with sessions.begin() as session:
+        subscriber = await person(session, "gp@nhs.net", since=clock.now)
+    token = web.server.app[links_key].manage_api(subscriber).rsplit("/", 1)[1]
+    await sign_in_practitioner(web, sessions, "gp@nhs.net", clock.now)
+    saved = await send(web, f"/discussions/new?brief={brief_id}", good(brief_id), "/discussions")
+    assert saved.status == 303
+
+    exported = await web.get(f"/api/v1/subscriptions/{token}/export")
+    assert exported.status == 200
+    [held] = (await exported.json(content_type=None))["team_discussions"]
+    assert held["team"] == TEAM and held["brief_id"] == brief_id
+
+    erased = await web.post(f"/api/v1/subscriptions/{token}/erase")
+    assert erased.status == 204, await erased.text()
+    [record] = await records(sessions)
+    assert record.recorder_email == discussions.ERASED and record.team == TEAM
