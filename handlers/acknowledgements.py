@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.pages import render
+from handlers.pages import render, withdrawn_page
 from handlers.reader import practitioner
 from learnhub.keys import clock_key, links_key, readonly_key, sessions_key, settings_key
 from practice.acknowledgements import service
@@ -75,13 +75,7 @@ def _withdrawn(request: web.Request, gone: service.Withdrawn) -> web.Response:
     named = brief.status == Status.withdrawn and (
         brief.audience == Audience.public or gone.readable or practitioner(request) is not None
     )
-    zone = request.app[settings_key].zone
-    context = {
-        "title": brief.title if named else None,
-        "reason": brief.withdrawn_reason if named else None,
-        "withdrawn_on": brief.withdrawn_at.astimezone(zone) if brief.withdrawn_at else None,
-    }
-    return render("site/withdrawn.html", request, context, status=410)
+    return withdrawn_page(request, brief, named=named)
 
 
 def _message(exc: ValidationError) -> str:

@@ -20,7 +20,7 @@ from aiohttp import web
 from handlers.common import mail, wake_mail
 from handlers.console.common import page, staff_key, staff_only
 from handlers.inputs import read_form
-from handlers.pages import render
+from handlers.pages import render, withdrawn_page
 from handlers.reader import practitioner
 from learnhub.keys import (
     clock_key,
@@ -87,7 +87,7 @@ async def _brief_for(request: web.Request, brief_id: uuid.UUID, who: Who) -> Bri
             # once restored to a draft (its title may be being rewritten).
             readable = gone.brief.audience == Audience.public or who.may_read_restricted
             named = readable and gone.brief.status == Status.withdrawn
-            return _withdrawn(request, gone.brief, named=named)
+            return withdrawn_page(request, gone.brief, named=named)
         if who.recorder is None:
             return _sign_in_needed(request, brief_id)
         if who.recorder is Recorder.subscriber and not await service.subscriber_may_record(
@@ -231,13 +231,3 @@ def _sign_in_needed(request: web.Request, brief_id: uuid.UUID) -> web.Response:
     back = "/discussions/new?" + urlencode({"brief": str(brief_id)})
     sign_in = "/practitioners/sign-in?" + urlencode({"next": back})
     return render("discussions/sign_in_needed.html", request, {"sign_in_href": sign_in}, 403)
-
-
-def _withdrawn(request: web.Request, brief: Brief, *, named: bool) -> web.Response:
-    zone = request.app[settings_key].zone
-    context = {
-        "title": brief.title if named else None,
-        "reason": brief.withdrawn_reason if named else None,
-        "withdrawn_on": brief.withdrawn_at.astimezone(zone) if brief.withdrawn_at else None,
-    }
-    return render("site/withdrawn.html", request, context, status=410)

@@ -88,3 +88,14 @@ def labels(brief: Brief, taxonomy: Taxonomy) -> list[Tag]:
                 label = code
             found.append(Tag(facet, code, label))
     return found
+
+
+def withdrawn_page(request: web.Request, brief: Brief, *, named: bool) -> web.Response:
+    """410 for a withdrawn brief: its title and public reason only to those who may read it."""
+    zone = request.app[settings_key].zone
+    context = {
+        "title": brief.title if named else None,
+        "reason": brief.withdrawn_reason if named else None,
+        "withdrawn_on": brief.withdrawn_at.astimezone(zone) if brief.withdrawn_at else None,
+    }
+    return render("site/withdrawn.html", request, context, status=410)

@@ -22,7 +22,7 @@ from aiohttp import web
 
 from handlers.briefing_pdf import document as briefing_pdf_document
 from handlers.inputs import whole_number
-from handlers.pages import labels, render
+from handlers.pages import labels, render, withdrawn_page
 from handlers.reader import practitioner
 from learnhub.keys import readonly_key, settings_key, tagging_key
 from service.briefs import briefing, search
@@ -243,17 +243,6 @@ def restricted_page(
     """403 for a restricted brief: nothing of the brief, only the way to sign in and back."""
     sign_in = "/practitioners/sign-in?" + urlencode({"next": path or f"/briefs/{brief_id}"})
     return render("site/restricted.html", request, {"sign_in_href": sign_in}, status=403)
-
-
-def withdrawn_page(request: web.Request, brief: Brief, *, named: bool) -> web.Response:
-    """410 for a withdrawn brief: its title and public reason only to those who may read it."""
-    zone = request.app[settings_key].zone
-    context = {
-        "title": brief.title if named else None,
-        "reason": brief.withdrawn_reason if named else None,
-        "withdrawn_on": brief.withdrawn_at.astimezone(zone) if brief.withdrawn_at else None,
-    }
-    return render("site/withdrawn.html", request, context, status=410)
 
 
 @dataclass(frozen=True)
