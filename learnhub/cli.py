@@ -25,6 +25,8 @@ def cli() -> None:
     )
     # Alembic narrates every step at INFO; service.migrate logs what changed instead.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # fpdf2's font subsetting narrates ~75 INFO lines a briefing PDF through fontTools.
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 
 @cli.command()
