@@ -1,5 +1,6 @@
-"""The scheduler inside ``learnhub serve``: the digest tick, run on schedule and at start-up,
-and the hourly purge of old mail bodies (service.mail.purge)."""
+"""The scheduler inside ``learnhub serve``: the digest tick, run on schedule and at start-up;
+every hour, and at start-up, the purge of old mail bodies (service.mail.purge) and the impact
+report's roll-up of finished days (practice.impact.rollup)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from learnhub.keys import (
     settings_key,
     tagging_key,
 )
+from practice.impact import rollup
 from service.mail import purge
 
 log = logging.getLogger(__name__)
@@ -43,7 +45,7 @@ def digests_of(app: web.Application) -> Digests:
 
 def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:
     """Digests on schedule; at start-up, a run missed while the service was down. Old mail
-    bodies dropped every hour, and at start-up."""
+    bodies dropped and finished days rolled up every hour, and at start-up."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
         digests, clock = digests_of(app), app[clock_key]
@@ -63,6 +65,9 @@ def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[Non
         async def purge_bodies() -> None:
             await shielded(purge.purge(app[sessions_key], clock))
 
+        async def roll_up() -> None:
+            await shielded(rollup.roll_up(app[sessions_key], clock))
+
         async def run(frequency: str) -> None:
             now = clock()
             summary = await run_digest(
@@ -79,15 +84,19 @@ def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[Non
             jobs.start()
             for frequency in FREQUENCIES:  # catch up, now, what the schedule missed
                 jobs.add_job(tick, args=[frequency], id=f"catch-up-{frequency}")
-            jobs.add_job(
-                purge_bodies,
-                IntervalTrigger(seconds=purge.EVERY.total_seconds()),
-                id="purge-mail-bodies",
-                next_run_time=datetime.now(UTC),  # and now
-                coalesce=True,
-                max_instances=1,
-                misfire_grace_time=None,
-            )
+            for job, every, name in (
+                (purge_bodies, purge.EVERY, "purge-mail-bodies"),
+                (roll_up, rollup.EVERY, "impact-roll-up"),
+            ):
+                jobs.add_job(
+                    job,
+                    IntervalTrigger(seconds=every.total_seconds()),
+                    id=name,
+                    next_run_time=datetime.now(UTC),  # and now
+                    coalesce=True,
+                    max_instances=1,
+                    misfire_grace_time=None,
+                )
         yield
         if jobs.running:
             jobs.shutdown(wait=False)

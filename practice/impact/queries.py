@@ -10,15 +10,16 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practice.acknowledgements.models import Acknowledgement
 from practice.discussions.models import ActionStatus, DiscussionAction, TeamDiscussion
+from practice.impact.models import DailyCarried, DailyEmails, RolledUp
 from service.briefs.models import Brief, BriefTag
 from service.mail.models import MailDelivery, MailMessage, MailStatus
 from subscribers.subscriptions.models import DomainAgency, Subscriber
@@ -47,17 +48,82 @@ def month_of(session: AsyncSession, column: Any, *, timestamp: bool) -> ColumnEl
     return func.to_char(column, "YYYY-MM")
 
 
+def sent_between(since: datetime | None, until: datetime | None) -> ColumnElement[bool]:
+    """Alerts and digests sent in [since, until) (either end open when None)."""
+    conditions = [MailMessage.kind.in_(KINDS), MailMessage.status == MailStatus.sent.value]
+    if since is not None:
+        conditions.append(MailMessage.sent_at >= since)
+    if until is not None:
+        conditions.append(MailMessage.sent_at < until)
+    return and_(*conditions)
+
+
+def split(span: Span, through: date | None) -> tuple[Span | None, Span | None]:
+    """The period's days rolled up (to ``through``), and the days after them: either may be
+    None."""
+    if through is None or through < span.first:
+        return None, span
+    if through >= span.last:
+        return span, None
+    after = through + timedelta(days=1)
+    boundary = datetime.combine(after, time(), UTC)
+    return Span(span.since, boundary, span.first, through), Span(
+        boundary, span.until, after, span.last
+    )
+
+
+async def rolled_through(session: AsyncSession) -> date | None:
+    """The last day in practice.impact.rollup's counts, if any."""
+    return await session.scalar(select(RolledUp.through).where(RolledUp.name == "emails"))
+
+
 @dataclass
 class Emails:
     """Emails delivered (distinct messages), by kind, month, agency and borough."""
 
-    by_kind: Counter[str]
-    by_month: Counter[str]
-    by_agency: Counter[str]
-    by_borough: Counter[str]
+    by_kind: Counter[str] = field(default_factory=Counter)
+    by_month: Counter[str] = field(default_factory=Counter)
+    by_agency: Counter[str] = field(default_factory=Counter)
+    by_borough: Counter[str] = field(default_factory=Counter)
+
+    def add(self, kind: str, month: str, agency: str, borough: str, count: int) -> None:
+        self.by_kind[kind] += count
+        self.by_month[month] += count
+        self.by_agency[agency] += count
+        self.by_borough[borough] += count
 
 
-async def emails(session: AsyncSession, span: Span) -> Emails:
+async def rolled_emails(session: AsyncSession, span: Span, into: Emails) -> None:
+    """The rolled-up days' emails, what a person left unsaid filled in from their domain's
+    current mapping, as ``emails`` does."""
+    d = DailyEmails
+    agency = func.coalesce(func.nullif(d.agency, ""), DomainAgency.agency, literal(UNKNOWN))
+    borough = func.coalesce(func.nullif(d.borough, ""), DomainAgency.borough, literal(UNKNOWN))
+    month = month_of(session, d.day, timestamp=False)
+    rows = await session.execute(
+        select(d.kind, month, agency, borough, func.sum(d.count))
+        .select_from(d)
+        .outerjoin(DomainAgency, DomainAgency.domain == d.domain)
+        .where(d.day >= span.first, d.day <= span.last)
+        .group_by(d.kind, month, agency, borough)
+    )
+    for kind, in_month, by_agency, by_borough, count in rows:
+        into.add(kind, in_month, by_agency, by_borough, int(count))
+
+
+async def rolled_carried(session: AsyncSession, span: Span, into: Counter[uuid.UUID]) -> None:
+    """How many of the rolled-up days' alerts and digests carried each brief."""
+    d = DailyCarried
+    rows = await session.execute(
+        select(d.brief_id, func.sum(d.count))
+        .where(d.day >= span.first, d.day <= span.last)
+        .group_by(d.brief_id)
+    )
+    for brief_id, count in rows:
+        into[brief_id] += int(count)
+
+
+async def emails(session: AsyncSession, span: Span, into: Emails) -> None:
     """Each sent alert or digest in the period, counted under its recipient's agency and
     borough as they stated them, else as their domain is mapped, else unknown. An erased
     person's messages name no one any more (service.mail: ``erased@learnhub.invalid``): no
@@ -70,37 +136,23 @@ async def emails(session: AsyncSession, span: Span) -> Emails:
         .select_from(MailMessage)
         .outerjoin(Subscriber, Subscriber.email == MailMessage.recipient)
         .outerjoin(DomainAgency, DomainAgency.domain == Subscriber.domain)
-        .where(
-            MailMessage.kind.in_(KINDS),
-            MailMessage.status == MailStatus.sent.value,
-            MailMessage.sent_at >= span.since,
-            MailMessage.sent_at < span.until,
-        )
+        .where(sent_between(span.since, span.until))
         .group_by(MailMessage.kind, month, agency, borough)
     )
-    out = Emails(Counter(), Counter(), Counter(), Counter())
     for kind, in_month, by_agency, by_borough, count in rows:
-        out.by_kind[kind] += count
-        out.by_month[in_month] += count
-        out.by_agency[by_agency] += count
-        out.by_borough[by_borough] += count
-    return out
+        into.add(kind, in_month, by_agency, by_borough, count)
 
 
-async def emails_by_brief(session: AsyncSession, span: Span) -> dict[uuid.UUID, int]:
+async def emails_by_brief(session: AsyncSession, span: Span, into: Counter[uuid.UUID]) -> None:
     """How many sent alerts and digests in the period carried each brief."""
     rows = await session.execute(
         select(MailDelivery.brief_id, func.count())
         .join(MailMessage, MailMessage.id == MailDelivery.message_id)
-        .where(
-            MailMessage.kind.in_(KINDS),
-            MailMessage.status == MailStatus.sent.value,
-            MailMessage.sent_at >= span.since,
-            MailMessage.sent_at < span.until,
-        )
+        .where(sent_between(span.since, span.until))
         .group_by(MailDelivery.brief_id)
     )
-    return {brief_id: count for brief_id, count in rows}
+    for brief_id, count in rows:
+        into[brief_id] += count
 
 
 async def acknowledgements(

@@ -88,8 +88,16 @@ def _counts(counter: Counter[str], *, unknown: bool = False) -> dict[str, int]:
 
 async def report(session: AsyncSession, span: Span, today: date) -> dict[str, Any]:
     """The report as plain data: the JSON answer, and what the page and CSV show."""
-    emails = await queries.emails(session, span)
-    carried = await queries.emails_by_brief(session, span)
+    # Days rolled up are read from their counts, the rest (the last day or two) from the
+    # records themselves: the same figures either way (practice.impact.rollup).
+    emails, carried = queries.Emails(), Counter[uuid.UUID]()
+    rolled, live = queries.split(span, await queries.rolled_through(session))
+    if rolled:
+        await queries.rolled_emails(session, rolled, emails)
+        await queries.rolled_carried(session, rolled, carried)
+    if live:
+        await queries.emails(session, live, emails)
+        await queries.emails_by_brief(session, live, carried)
     acknowledged, acknowledged_by_month = await queries.acknowledgements(session, span)
     discussed, discussed_by_month = await queries.discussions(session, span, today)
     active: set[uuid.UUID] = set(carried) | set(acknowledged) | set(discussed)

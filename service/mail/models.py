@@ -39,7 +39,11 @@ class MailMessage(Base):
     """
 
     __tablename__ = "mail_messages"
-    __table_args__ = (Index("ix_mail_messages_claimable", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_mail_messages_claimable", "status", "next_attempt_at"),
+        # What was sent in a period: the impact report's last days, and its roll-up.
+        Index("ix_mail_messages_sent_at", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)

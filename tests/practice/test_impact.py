@@ -1,8 +1,10 @@
 """The impact report (issue 18, part 5): a known history, and every figure of it in the JSON,
-the CSV and the console page; bad periods; who may see it."""
+the CSV and the console page, read from the records, from the daily roll-up, and from both;
+the roll-up itself; bad periods; who may see it."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -13,20 +15,35 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from learnhub.app import create_app
 from practice.acknowledgements.models import Acknowledgement
 from practice.discussions.models import DiscussionAction, TeamDiscussion
+from practice.impact import rollup
+from practice.impact.models import DailyCarried, DailyEmails
+from practice.impact.queries import rolled_through
+from practice.people import erase
 from service.briefs.models import Brief, BriefTag
 from service.mail.models import MailDelivery, MailMessage
+from service.settings import Settings
 from service.staff.models import StaffMember, StaffSession
 from service.staff.service import hash_token
 from subscribers.subscriptions.models import DomainAgency
+from subscribers.subscriptions.service import by_email
+from tests.conftest import Clock
 from tests.factories import person
+from tests.waiting import until
 
 PERIOD = "from=2026-01-01&to=2026-06-30"
 ERASED = "erased@learnhub.invalid"
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings, clock: Clock, engine: Any) -> TestClient:
+    """Without the scheduler: each test says what is rolled up, and when."""
+    return await aiohttp_client(create_app(settings, clock=clock, run_workers=False))
 
 
 def at(text: str) -> datetime:
@@ -279,11 +296,27 @@ async def _console(sessions: async_sessionmaker[AsyncSession]) -> dict[str, str]
     return {"Cookie": f"lh_staff={token}"}
 
 
+@pytest.mark.parametrize(
+    "rolled_up_to",
+    [
+        None,  # every figure from the records
+        date(2026, 3, 5),  # the alerts of 10 February from the roll-up, the digests live
+        date(2026, 11, 21),  # all of it from the roll-up (as the scheduler leaves it today)
+    ],
+)
 async def test_every_figure_reconciles_in_the_json_csv_and_page(
-    client: TestClient, publisher: dict[str, str], sessions: Any
+    client: TestClient,
+    publisher: dict[str, str],
+    sessions: Any,
+    clock: Clock,
+    rolled_up_to: date | None,
 ) -> None:
     ids = await _history(sessions)
     expected = _expected(ids)
+    if rolled_up_to:
+        await rollup.roll_up(sessions, clock, through=rolled_up_to)
+        async with sessions() as session:
+            assert await rolled_through(session) == rolled_up_to
 
     response = await client.get(f"/api/v1/impact?{PERIOD}", headers=publisher)
     assert response.status == 200, await response.text()
@@ -417,3 +450,79 @@ async def test_only_staff_see_the_report(client: TestClient) -> None:
     assert (await client.get(f"/api/v1/impact?{PERIOD}", headers=bad)).status == 401
     for path in (f"/staff/impact?{PERIOD}", f"/staff/impact.csv?{PERIOD}"):
         assert (await client.get(path, allow_redirects=False)).status == 303
+
+
+async def _rolled(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int, date | None]:
+    async with sessions() as session:
+        emails = await session.scalar(select(func.coalesce(func.sum(DailyEmails.count), 0)))
+        carried = await session.scalar(select(func.coalesce(func.sum(DailyCarried.count), 0)))
+        return int(emails or 0), int(carried or 0), await rolled_through(session)
+
+
+@pytest.mark.usefixtures("publisher")  # the briefs' publisher
+async def test_the_roll_up_counts_each_finished_day_once(sessions: Any, clock: Clock) -> None:
+    assert await rollup.roll_up(sessions, clock) == 0  # nothing sent yet: nothing to count
+    assert await _rolled(sessions) == (0, 0, None)
+    await _history(sessions)
+
+    # 23 November, 09:00: 21 November is the last day that ended a whole day ago. From the
+    # first email (31 December 2025), a transaction a day.
+    assert rollup.last_day(clock()) == date(2026, 11, 21)
+    assert (
+        await rollup.roll_up(sessions, clock) == (date(2026, 11, 21) - date(2025, 12, 31)).days + 1
+    )
+    # Seven alerts and digests were sent, carrying nine briefs (the failed alert, the
+    # withdrawal notice and the confirmation are not counted).
+    assert await _rolled(sessions) == (7, 9, date(2026, 11, 21))
+    assert await rollup.roll_up(sessions, clock) == 0
+
+    clock.advance(hours=14, minutes=59)  # 23:59: 22 November has not been over a day yet
+    assert await rollup.roll_up(sessions, clock) == 0
+    clock.advance(minutes=1)
+    assert await rollup.roll_up(sessions, clock) == 1
+    assert await _rolled(sessions) == (7, 9, date(2026, 11, 22))
+
+
+@pytest.mark.usefixtures("publisher")  # the briefs' publisher
+async def test_two_instances_rolling_up_at_once_count_each_day_once(
+    sessions: Any, clock: Clock
+) -> None:
+    await _history(sessions)
+    done = await asyncio.gather(*(rollup.roll_up(sessions, clock) for _ in range(3)))
+    assert sum(done) == (date(2026, 11, 21) - date(2025, 12, 31)).days + 1
+    assert await _rolled(sessions) == (7, 9, date(2026, 11, 21))
+
+
+async def test_erasing_a_person_leaves_the_days_already_counted_alone(
+    client: TestClient, publisher: dict[str, str], sessions: Any, clock: Clock
+) -> None:
+    """The counts name nobody: a person erased after their day was counted stays in their
+    agency's figures; before, their emails count as unknown (the records name no one)."""
+    await _history(sessions)
+    await rollup.roll_up(sessions, clock, through=date(2026, 2, 28))
+    async with sessions.begin() as session:
+        for email in ("p1@nhs.net", "p3@school.example"):
+            found = await by_email(session, email)
+            assert found is not None
+            await erase(session, found)
+    response = await client.get("/api/v1/impact?from=2026-01-01&to=2026-06-30", headers=publisher)
+    emails = (await response.json())["emails_delivered"]
+    # 10 February, counted: p1 (health visiting, Sefton) and p2 (police by its domain).
+    # 6 March and 30 June, live: p3's digest and alert, now unknown, and the erased digest.
+    assert emails["by_agency"] == {"health-visiting": 1, "police": 1, "unknown": 3}
+    assert emails["by_borough"] == {"sefton": 1, "unknown": 4}
+    assert emails["total"] == 5
+
+
+@pytest.mark.usefixtures("publisher")  # the briefs' publisher
+async def test_the_service_rolls_up_at_start_up(
+    aiohttp_client: Any, settings: Settings, clock: Clock, sessions: Any
+) -> None:
+    await _history(sessions)
+    await aiohttp_client(create_app(settings, clock=clock))
+
+    async def rolled() -> bool:
+        return (await _rolled(sessions))[2] == date(2026, 11, 21)
+
+    await until(rolled, within=30, what="the start-up roll-up")
+    assert await _rolled(sessions) == (7, 9, date(2026, 11, 21))
