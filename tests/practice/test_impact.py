@@ -382,8 +382,8 @@ async def test_every_figure_reconciles_in_the_json_csv_and_page(
     }
     for key in ("emails_delivered", "acknowledgements", "discussions"):
         table = html.split(f'id="months-{key}"', 1)[1].split("</table>", 1)[0]
-        cells = re.findall(r'<th scope="row"[^>]*>([\d-]+)</th><td[^>]*>(\d+)</td>', table)
-        assert cells == [(m["month"], str(m[key])) for m in expected["months"]]
+        found = re.findall(r'<th scope="row"[^>]*>([\d-]+)</th><td[^>]*>(\d+)</td>', table)
+        assert found == [(m["month"], str(m[key])) for m in expected["months"]]
     assert html.count('role="img"') == 3
     assert len(re.findall(r"<svg[^>]*>\s*<title", html)) == 3
     for section, counts in (
@@ -392,8 +392,8 @@ async def test_every_figure_reconciles_in_the_json_csv_and_page(
         ("by-theme", expected["briefs_published"]["by_theme"]),
     ):
         table = html.split(f'id="{section}"', 1)[1].split("</table>", 1)[0]
-        cells = re.findall(r'data-code="([\w-]+)">[^<]*</th><td[^>]*>(\d+)</td>', table)
-        assert dict(cells) == {code: str(count) for code, count in counts.items()}
+        found = re.findall(r'data-code="([\w-]+)">[^<]*</th><td[^>]*>(\d+)</td>', table)
+        assert dict(found) == {code: str(count) for code, count in counts.items()}
     for want in expected["briefs"]:
         row = html.split(f'data-brief="{want["id"]}"', 1)[1].split("</tr>", 1)[0]
         assert ("Withdrawn" in row) == want["withdrawn"]
