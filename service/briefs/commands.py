@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import db
 from service.briefs import service
+from service.briefs.documents.commands import import_document, is_document
+from service.briefs.documents.text import DocumentError
 from service.briefs.importer import ImportFileError, read_brief_file
 from service.briefs.models import Brief
 from service.clock import utcnow
@@ -30,6 +32,7 @@ class Outcome:
     path: Path
     brief_id: str | None = None
     problem: str | None = None
+    draft: bool = False
 
 
 @click.group("briefs")
@@ -42,7 +45,8 @@ def briefs_group() -> None:
 @click.option("--publish", is_flag=True, help="Publish each brief once imported.")
 @click.option("--as", "staff_email", metavar="EMAIL", help="Staff member to record as the author.")
 def import_briefs(paths: tuple[Path, ...], publish: bool, staff_email: str | None) -> None:
-    """Import briefs from Markdown files with a YAML front matter, or from JSON files.
+    """Import briefs from Markdown files with a YAML front matter, or from JSON files;
+    review documents (PDF, DOCX) become drafts to check in the console.
 
     Each file is imported whole or not at all; invalid files are skipped with the reason.
     """
@@ -50,6 +54,8 @@ def import_briefs(paths: tuple[Path, ...], publish: bool, staff_email: str | Non
     for outcome in outcomes:
         if outcome.problem:
             click.echo(f"skipped  {outcome.path}: {outcome.problem}")
+        elif outcome.draft:
+            click.echo(f"imported {outcome.path} -> {outcome.brief_id} (a draft: check it)")
         else:
             click.echo(f"imported {outcome.path} -> {outcome.brief_id}")
     done = sum(1 for o in outcomes if not o.problem)
@@ -109,6 +115,13 @@ async def _import_one(
     staff: StaffMember,
     tagging: service.Tagging,
 ) -> Outcome:
+    if is_document(path):
+        # A review becomes a draft whatever --publish says: its guesses need a person.
+        try:
+            brief_id = await import_document(sessions, path, staff, tagging)
+        except (DocumentError, DomainError) as exc:
+            return Outcome(path, problem=str(exc))
+        return Outcome(path, brief_id=brief_id, draft=True)
     try:
         data = read_brief_file(path).brief
         # One transaction per file: a file is imported whole, or not at all.
