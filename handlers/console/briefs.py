@@ -14,23 +14,40 @@ from pydantic import ValidationError
 
 from handlers.console import previews
 from handlers.console.common import page, see_other, staff_key, staff_only
-from handlers.console.editor import EditorForm, form_errors, highlighted, suggest, tag_rows
+from handlers.console.editor import (
+    MESSAGES,
+    EditorForm,
+    form_errors,
+    highlighted,
+    suggest,
+    tag_rows,
+)
 from handlers.pages import labels
-from learnhub.keys import clock_key, dispatcher_key, readonly_key, sessions_key, tagging_key
+from learnhub.keys import (
+    clock_key,
+    dispatcher_key,
+    readonly_key,
+    sessions_key,
+    settings_key,
+    tagging_key,
+)
 from service.briefs import queries
 from service.briefs import service as briefs
 from service.briefs.models import Brief, Status
 from service.briefs.schemas import BriefCreate, BriefUpdate, LifecycleRequest, WithdrawRequest
 from service.errors import Invalid
 from service.mail.queries import sent_counts
+from subscribers.alerts.matching import Reach, facts_of, reach
 
 routes = web.RouteTableDef()
 ID = "{id:[0-9a-fA-F-]{32,36}}"
 DONE = {
     "created": "The draft has been saved.",
     "saved": "Your changes have been saved.",
-    "published": "The brief has been published. Subscribers are being told.",
-    "updated": "The update has been published. Subscribers are being told again.",
+    "corrected": "Your changes have been saved. Nobody is emailed about them.",
+    "published": "The brief has been published: {now} now, and it will be in {digests} next "
+    "digest.",
+    "updated": "The update has been published: {now} now, and it will be in {digests} next digest.",
     "withdrawn": "The brief has been withdrawn. Subscribers who had it are being told.",
     "restored": "The brief is a draft again. Edit it, then publish it.",
 }
@@ -121,9 +138,52 @@ async def show_brief(request: web.Request) -> web.Response:
         "tags": labels(brief, request.app[tagging_key].taxonomy),
         "history": history,
         "sent": sent.get(brief_id, 0),
-        "done": DONE.get(request.query.get("done", ""), ""),
+        "done": _done(request.query),
     }
     return page("console/brief.html", request, context)
+
+
+def _done(query: Any) -> str:
+    """What the last step did, with the counts of people it reaches where it emails."""
+    message = DONE.get(query.get("done", ""), "")
+    if "{now}" not in message:
+        return message
+    try:
+        now, digests = int(query.get("now", "")), int(query.get("digests", ""))
+    except ValueError:
+        return message.split(":", 1)[0] + "."
+    emailed = f"{people(now)} {'is' if now == 1 else 'are'} being emailed"
+    return message.format(now=emailed, digests=people(digests, possessive=True))
+
+
+def people(count: int, *, possessive: bool = False) -> str:
+    """'1 person', '1,204 people' (or "1 person's", "1,204 people's")."""
+    word = "person" if count == 1 else "people"
+    return f"{count:,} {word}" + ("'s" if possessive else "")
+
+
+def will_happen(counted: Reach) -> str:
+    """The sentence a confirmation page says before the publisher confirms."""
+    return (
+        f"This will email {people(counted.now)} now and appear in "
+        f"{people(counted.digests, possessive=True)} next digest."
+    )
+
+
+async def _reach(request: web.Request, session: Any, brief: Brief) -> Reach:
+    return await reach(
+        session,
+        facts_of(brief),
+        taxonomy=request.app[tagging_key].taxonomy,
+        practitioner_domains=request.app[settings_key].practitioner_domains,
+    )
+
+
+async def _reached(request: web.Request, brief_id: uuid.UUID) -> str:
+    """The counts, once the brief is published or updated, for the page after."""
+    async with request.app[readonly_key]() as session:
+        counted = await _reach(request, session, await briefs.get(session, brief_id))
+    return f"now={counted.now}&digests={counted.digests}"
 
 
 @routes.get(f"/staff/briefs/{ID}/edit")
@@ -148,15 +208,28 @@ async def update_brief(request: web.Request) -> web.Response:
     if post.get("action") == "suggest":
         form.take_suggestions(suggestions)
         return _editor(request, form, brief=brief)
-    significant = form.significant and brief.status == Status.published
+    published = brief.status == Status.published
+    significant = published and form.significant == "yes"
     fields = {**form.fields(), **form.facets_for_update(brief), "significant": significant}
-    fields["change_note"] = form.change_note or None
+    fields["change_note"] = (form.change_note or None) if significant else None
     try:
         data = BriefUpdate.model_validate(fields)
+        if published and form.significant not in ("yes", "no"):
+            # GOV.UK's major or minor change: asked every time, so that no edit tells nobody
+            # by default.
+            return _editor(
+                request, form, brief=brief, errors={"significant": MESSAGES["significant"]}
+            )
         if significant and post.get("confirmed") != "yes":
-            # A significant update emails people again: one more look before it goes.
+            # A significant update emails people again: one more look before it goes, with
+            # whom it reaches as the brief will be once edited.
             hidden = [(k, str(v)) for k, v in post.items() if k not in ("csrf_token", "action")]
-            context = {"brief": brief, "hidden": hidden, "note": form.change_note}
+            context = {
+                "brief": brief,
+                "hidden": hidden,
+                "note": form.change_note,
+                "will_happen": will_happen(await _reach_if_updated(request, brief.id, data)),
+            }
             return page("console/confirm_update.html", request, context)
         async with app[sessions_key].begin() as session:
             brief = await briefs.update(
@@ -168,9 +241,35 @@ async def update_brief(request: web.Request) -> web.Response:
                 now=app[clock_key](),
             )
     except (ValidationError, Invalid) as exc:
-        return _editor(request, form, brief=brief, errors=_errors(exc))
+        errors = _errors(exc)
+        if published and form.significant not in ("yes", "no"):
+            errors["significant"] = MESSAGES["significant"]
+        return _editor(request, form, brief=brief, errors=errors)
     app[dispatcher_key].wake()
-    return see_other(f"/staff/briefs/{brief.id}?done={'updated' if significant else 'saved'}")
+    if significant:
+        return see_other(
+            f"/staff/briefs/{brief.id}?done=updated&{await _reached(request, brief.id)}"
+        )
+    return see_other(f"/staff/briefs/{brief.id}?done={'corrected' if published else 'saved'}")
+
+
+async def _reach_if_updated(request: web.Request, brief_id: uuid.UUID, data: BriefUpdate) -> Reach:
+    """Whom the update would reach: the update made, counted, and rolled back (the tags it
+    leads to are the service's, so the count is the matching's own)."""
+    app = request.app
+    async with app[sessions_key]() as session:
+        try:
+            edited = await briefs.update(
+                session,
+                brief_id,
+                data,
+                staff=request[staff_key],
+                tagging=app[tagging_key],
+                now=app[clock_key](),
+            )
+            return await _reach(request, session, edited)
+        finally:
+            await session.rollback()
 
 
 def _keys(suggestions: Any) -> set[str]:
@@ -213,8 +312,10 @@ def _lifecycle_page(name: str) -> None:
     async def confirm(request: web.Request) -> web.Response:
         async with request.app[readonly_key]() as session:
             brief = await briefs.get(session, _id(request))
+            counted = await _reach(request, session, brief) if name == "publish" else None
         context = {"brief": brief, "name": name, "warning": False, **spec,
                    "errors": {}, "given": {}}  # fmt: skip
+        context["will_happen"] = will_happen(counted) if counted else ""
         return page("console/lifecycle.html", request, context)
 
     @routes.post(f"/staff/briefs/{ID}/{name}")
@@ -232,16 +333,21 @@ def _lifecycle_page(name: str) -> None:
             # The same rules as the API: no control characters, bounded lengths.
             async with app[readonly_key]() as session:
                 brief = await briefs.get(session, _id(request))
+                counted = await _reach(request, session, brief) if name == "publish" else None
             errors = {str(e["loc"][0]): _sentence(e["msg"]) for e in exc.errors() if e["loc"]}
             context = {"brief": brief, "name": name, "warning": False, **spec,
                        "errors": errors, "error_summary": errors, "given": fields}  # fmt: skip
+            context["will_happen"] = will_happen(counted) if counted else ""
             return page("console/lifecycle.html", request, context, status=422)
         async with app[sessions_key].begin() as session:
             brief = await spec["move"](
                 session, _id(request), staff=request[staff_key], now=app[clock_key](), **given
             )
         app[dispatcher_key].wake()
-        return see_other(f"/staff/briefs/{brief.id}?done={spec['done']}")
+        done = f"done={spec['done']}"
+        if name == "publish":
+            done += f"&{await _reached(request, brief.id)}"
+        return see_other(f"/staff/briefs/{brief.id}?{done}")
 
 
 def _sentence(message: str) -> str:

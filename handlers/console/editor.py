@@ -35,6 +35,7 @@ MESSAGES = {
     "source_url": "Enter the review's web address, starting with https://",
     "audience": "Choose who may read the brief",
     "change_note": "Say what changed: subscribers will read it",
+    "significant": "Select yes if this is a significant change",
     "themes": "Choose themes from the list",
     "background": "Enter the background in up to 5,000 characters",
     "why_it_matters": "Enter why it matters in up to 5,000 characters",
@@ -68,7 +69,8 @@ class EditorForm:
     actions: str = ""
     questions: str = ""
     resources: str = ""
-    significant: bool = False
+    # Editing a published brief: "yes" or "no" to "Is this a significant change?"; "" unasked.
+    significant: str = ""
     change_note: str = ""
     chosen: dict[Facet, list[str]] = field(default_factory=lambda: {f: [] for f in FACETS})
     # The suggestions the publisher saw ("facet:code"), so that a removal is remembered.
@@ -81,7 +83,7 @@ class EditorForm:
         return cls(
             **text,
             audience=str(form.get("audience", "public")),
-            significant=form.get("significant") == "yes",
+            significant=str(form.get("significant", "")),
             chosen={facet: list(dict.fromkeys(form.getall(facet, []))) for facet in FACETS},
             suggested=set(str(form.get("suggested", "")).split()),
             reviewed=form.get("reviewed") == "yes",

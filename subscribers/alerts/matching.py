@@ -182,3 +182,36 @@ def facts_of(brief: Brief) -> BriefFacts:
         audience=brief.audience,
         codes={facet: frozenset(brief.codes(facet)) for facet in FACETS},
     )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How many people a publication or significant update of a brief goes to: ``now`` by an
+    alert, ``digests`` in their next daily or weekly digest (each person once, and not again
+    in a digest if an alert reaches them)."""
+
+    now: int
+    digests: int
+
+
+async def reach(
+    session: AsyncSession,
+    facts: BriefFacts,
+    *,
+    taxonomy: Taxonomy,
+    practitioner_domains: tuple[str, ...],
+) -> Reach:
+    """The matching the alerts and digests will do, counted (what the console says before a
+    publisher publishes, and after)."""
+    found: dict[str, set[int]] = {}
+    for frequency in ("immediate", "daily", "weekly"):
+        people = await recipients(
+            session,
+            facts,
+            frequency=frequency,
+            taxonomy=taxonomy,
+            practitioner_domains=practitioner_domains,
+        )
+        found[frequency] = {person.id for person in people}
+    now = found["immediate"]
+    return Reach(len(now), len((found["daily"] | found["weekly"]) - now))
