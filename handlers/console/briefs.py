@@ -22,6 +22,7 @@ from handlers.console.editor import (
     suggest,
     tag_rows,
 )
+from handlers.console.imports import Imported, imported
 from handlers.pages import labels
 from learnhub.keys import (
     clock_key,
@@ -133,8 +134,10 @@ async def show_brief(request: web.Request) -> web.Response:
         brief = await briefs.get(session, brief_id)
         history = await briefs.history(session, brief_id)
         sent = await sent_counts(session, [brief_id])
+        found = await imported(session, brief_id)
     context = {
         "brief": brief,
+        "imported": found,
         "tags": labels(brief, request.app[tagging_key].taxonomy),
         "history": history,
         "sent": sent.get(brief_id, 0),
@@ -152,6 +155,8 @@ def _done(query: Any) -> str:
         now, digests = int(query.get("now", "")), int(query.get("digests", ""))
     except ValueError:
         return message.split(":", 1)[0] + "."
+    if now == digests == 0:
+        return message.split(":", 1)[0] + ". No subscriber's choices match it: nobody is emailed."
     emailed = f"{people(now)} {'is' if now == 1 else 'are'} being emailed"
     return message.format(now=emailed, digests=people(digests, possessive=True))
 
@@ -164,6 +169,8 @@ def people(count: int, *, possessive: bool = False) -> str:
 
 def will_happen(counted: Reach) -> str:
     """The sentence a confirmation page says before the publisher confirms."""
+    if counted.now == counted.digests == 0:
+        return "No subscriber's choices match it: nobody will be emailed."
     return (
         f"This will email {people(counted.now)} now and appear in "
         f"{people(counted.digests, possessive=True)} next digest."
@@ -191,9 +198,10 @@ async def _reached(request: web.Request, brief_id: uuid.UUID) -> str:
 async def edit_brief(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
         brief = await briefs.get(session, _id(request))
+        found = await imported(session, brief.id, request.query)
     form = EditorForm.of(brief)
     form.suggested = _keys(suggest(request.app[tagging_key].tagger, form))
-    return _editor(request, form, brief=brief)
+    return _editor(request, form, brief=brief, imported=found)
 
 
 @routes.post(f"/staff/briefs/{ID}/edit")
@@ -288,6 +296,7 @@ def _editor(
     *,
     brief: Brief | None,
     errors: dict[str, str] | None = None,
+    imported: Imported | None = None,
 ) -> web.Response:
     tagging = request.app[tagging_key]
     suggestions = suggest(tagging.tagger, form)
@@ -300,6 +309,7 @@ def _editor(
         "highlighted": highlighted(form.text(), suggestions) if form.reviewed else [],
         "suggested": " ".join(sorted(form.suggested)),
         "action": f"/staff/briefs/{brief.id}/edit" if brief else "/staff/briefs/new",
+        "imported": imported,  # the review it was imported from, on opening the editor
     }
     return page("console/editor.html", request, context, status=422 if errors else 200)
 

@@ -173,3 +173,17 @@ async def test_an_edit_of_a_published_brief_must_say_whether_it_is_significant(
             )
             == 6
         )
+
+
+async def test_a_brief_nobody_follows_says_nobody_will_be_emailed(
+    web: TestClient, smtp_server: SmtpServer, staff: None, sessions: Any
+) -> None:
+    async with sessions.begin() as session:
+        await person(session, "other@nhs.net", since=SINCE, themes=["exploitation"])
+    await sign_in(web, smtp_server, PUBLISHER)
+    brief_id, _ = await _create(web)
+    confirm = said(await (await web.get(f"/staff/briefs/{brief_id}/publish")).text())
+    assert "No subscriber's choices match it: nobody will be emailed." in confirm
+    response = await form_post(web, f"/staff/briefs/{brief_id}/publish", {})
+    done = said(await (await web.get(response.headers["Location"])).text())
+    assert "The brief has been published. No subscriber's choices match it" in done
