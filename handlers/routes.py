@@ -16,6 +16,7 @@ from handlers import (
     impact,
     openapi,
     practitioners,
+    reviews,
     site,
     staff,
     subscription_pages,
@@ -37,6 +38,7 @@ def setup_routes(app: web.Application, version: str) -> None:
     app.router.add_routes(subscription_pages.routes)
     app.router.add_routes(acknowledgements.routes)
     app.router.add_routes(site.routes)
+    app.router.add_routes(reviews.routes)
     app.router.add_routes(practitioners.routes)
     app.router.add_routes(discussions.routes)
     app.router.add_routes(discussion_records.routes)  # after /discussions/new and /recorded

@@ -27,6 +27,9 @@ from handlers.reader import practitioner
 from learnhub.keys import readonly_key, settings_key, tagging_key
 from service.briefs import briefing, search
 from service.briefs import service as briefs
+from service.briefs.documents import service as documents
+from service.briefs.documents.models import BriefDocument
+from service.briefs.documents.reader import size_label
 from service.briefs.models import Audience, Brief, BriefHistory, Status
 from service.briefs.queries import SINGULAR, Filters, audiences_for
 from service.feeds.links import feed_links
@@ -147,6 +150,7 @@ async def brief_page(request: web.Request) -> web.Response:
     base_url = request.app[settings_key].base_url
     async with request.app[readonly_key]() as session:
         history = [entry for entry, _email in await briefs.history(session, brief.id)]
+        document = await documents.get(session, brief.id)
     filters = Filters(*(tuple(brief.codes(facet)) for facet in FACETS))
     tags = labels(brief, taxonomy)
     context = {
@@ -161,8 +165,17 @@ async def brief_page(request: web.Request) -> web.Response:
         "subscribe_url": "/subscribe?" + urlencode(_pairs(filters)),
         "feed_links": feed_links(base_url, describe(filters, taxonomy), filters),
         "briefing_url": f"/briefs/{brief.id}/briefing",
+        "full_review": _full_review(document, brief.id),
     }
     return render("site/brief.html", request, context)
+
+
+def _full_review(document: BriefDocument | None, brief_id: uuid.UUID) -> dict[str, str] | None:
+    """The link to the review the brief was imported from, if the publisher offers it."""
+    if document is None or not document.offered:
+        return None
+    label = size_label(document.media_type, document.size)
+    return {"href": f"/briefs/{brief_id}/review", "label": f"Full review, {label}"}
 
 
 @routes.get("/briefs/{id}/briefing")

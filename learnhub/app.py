@@ -10,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from digests.revise import Revisions
+from handlers.console.imports import upload_limit
 from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
 from handlers.inputs import refuse_nul
@@ -59,7 +60,8 @@ def create_app(
     settings: Settings, *, clock: Clock = utcnow, run_workers: bool = True
 ) -> web.Application:
     """The application; ``run_workers=False`` leaves background work to the caller (tests)."""
-    middlewares: list[Middleware] = [error_middleware, refuse_nul, csrf_middleware]
+    # The upload's larger body limit is set before the CSRF middleware reads the form.
+    middlewares: list[Middleware] = [error_middleware, upload_limit, refuse_nul, csrf_middleware]
     if settings.trusted_proxies:
         middlewares.insert(0, forwarded_client(settings.trusted_proxies))
     app = web.Application(client_max_size=MAX_BODY, middlewares=middlewares)
