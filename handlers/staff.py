@@ -26,6 +26,6 @@ api = Api()
 async def add_staff(request: web.Request, body: StaffCreate, staff: StaffMember) -> StaffCreated:
     async with request.app[sessions_key].begin() as session:
         token = await service.create(
-            session, email=body.email, role=Role(body.role), now=request.app[clock_key]()
+            session, email=body.email, role=Role(body.role), now=request.app[clock_key](), by=staff
         )
     return StaffCreated(email=service.normalise_email(body.email), role=body.role, token=token)

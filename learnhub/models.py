@@ -4,6 +4,7 @@ from digests.models import DigestRecipient, DigestRun
 from practice.acknowledgements.models import Acknowledgement
 from practice.discussions.models import DiscussionAction, TeamDiscussion
 from practice.impact.models import DailyCarried, DailyEmails, RolledUp
+from service.audit.models import AuditEvent
 from service.briefs.documents.models import BriefDocument
 from service.briefs.models import Brief, BriefHistory, BriefTag
 from service.briefs.search import BriefSearchDocument
@@ -27,3 +28,4 @@ __all__ += ["DiscussionAction", "TeamDiscussion"]
 __all__ += ["Acknowledgement", "DomainAgency"]
 __all__ += ["DailyCarried", "DailyEmails", "RolledUp"]
 __all__ += ["BriefDocument"]
+__all__ += ["AuditEvent"]

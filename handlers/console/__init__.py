@@ -1,4 +1,4 @@
-"""The staff console under /staff: sign-in, briefs, practitioner groups and reach."""
+"""The staff console under /staff: sign-in, briefs, practitioner groups, reach and staff."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from handlers.console.domains import routes as domain_routes
 from handlers.console.groups import routes as group_routes
 from handlers.console.impact import routes as impact_routes
 from handlers.console.imports import routes as import_routes
+from handlers.console.members import routes as member_routes
 from handlers.console.reach import routes as reach_routes
 
 
 def setup(app: web.Application) -> None:
     every = (auth_routes, import_routes, brief_routes, group_routes, reach_routes, domain_routes,
-             impact_routes)  # fmt: skip
+             impact_routes, member_routes)  # fmt: skip
     for routes in every:
         app.router.add_routes(routes)

@@ -14,6 +14,11 @@ class Role(StrEnum):
     admin = "admin"
 
 
+ROLE_LABELS = {Role.publisher.value: "Publisher", Role.admin.value: "Administrator"}
+# Accounts the service acts as (the command line): no person behind them, no token anyone has.
+SYSTEM_DOMAIN = "learnhub.invalid"
+
+
 class StaffMember(Base):
     """A PPU member of staff; only a hash of their API token is kept."""
 
@@ -24,6 +29,17 @@ class StaffMember(Base):
     role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Removed staff keep their row, so that the history and the audit log still name them;
+    # they can't sign in, their sessions are ended and their API token opens nothing.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS.get(self.role, self.role)
+
+    @property
+    def system(self) -> bool:
+        return self.email.endswith("@" + SYSTEM_DOMAIN)
 
     def can(self, role: Role) -> bool:
         """Admins may do everything a publisher may."""

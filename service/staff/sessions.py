@@ -50,7 +50,7 @@ async def request_link(
     except DomainError:
         return False
     staff = await session.scalar(select(StaffMember).where(StaffMember.email == address))
-    if staff is None:
+    if staff is None or staff.removed_at is not None:
         return False
     token = secrets.token_urlsafe(32)
     link = StaffSignInLink(
@@ -114,7 +114,7 @@ async def current(session: AsyncSession, token: str, now: datetime) -> StaffMemb
     )
     if record is None:
         return None
-    if expired(record, now):
+    if expired(record, now) or record.staff.removed_at is not None:
         await session.delete(record)
         return None
     if now - record.last_seen_at >= TOUCH_AFTER:

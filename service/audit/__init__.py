@@ -1,0 +1,1 @@
+"""The audit log: who did what in the console and the API, and when."""
