@@ -4,6 +4,7 @@ learning points and source proposed from the sections."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -69,7 +70,7 @@ def assert_proposed(reading: Reading) -> None:
 def test_a_pdf_comes_back_as_written(columns: int) -> None:
     pdf = review_pdf(columns=columns)
     reading = read(pdf)
-    assert reading.media_type == PDF and reading.pages == len(PdfReader_(pdf).pages) == 3
+    assert reading.media_type == PDF and reading.pages == len(pdf_reader(pdf).pages) == 3
     assert body(reading) == expected(REVIEW)
     # Headers, footers and page numbers are gone; the title page's lines stay.
     assert RUNNING_HEADER not in reading.text and "OFFICIAL" not in reading.text
@@ -83,7 +84,7 @@ def test_a_pdf_comes_back_as_written(columns: int) -> None:
 
 def test_hyphenation_is_undone_and_compounds_are_kept() -> None:
     pdf = review_pdf()
-    laid_out = "\n".join(page.extract_text() for page in PdfReader_(pdf).pages)
+    laid_out = "\n".join(page.extract_text() for page in pdf_reader(pdf).pages)
     # The fixture really hyphenates: these words are cut at line ends in the PDF...
     for cut in ("consid-\nered", "Merse-\nyside", "compl-\neted", "multi-\nagency", "re-\ncorded"):
         assert cut in laid_out
@@ -127,7 +128,7 @@ def test_a_docx_comes_back_as_written() -> None:
 def test_text_pasted_from_the_pdf_gets_the_same_repair() -> None:
     """What a publisher gets copying the PDF's text from a viewer: hard-wrapped lines, cut
     words, the headers and footers of each page in among the text."""
-    pasted = "\n".join(page.extract_text() for page in PdfReader_(review_pdf(long_review(4))).pages)
+    pasted = "\n".join(page.extract_text() for page in pdf_reader(review_pdf(long_review(4))).pages)
     repaired = repair_text(pasted)
     for paragraph in (*SUMMARY, *(f"- {f}" for f in FINDINGS), *(f"- {p}" for p in LEARNING)):
         assert paragraph in repaired
@@ -148,7 +149,5 @@ def test_pasted_markdown_and_unwrapped_paragraphs_are_left_alone() -> None:
     assert repair_text(text) == text.replace(".\nMother", ".\n\nMother")
 
 
-def PdfReader_(data: bytes) -> PdfReader:  # noqa: N802 - a PdfReader of bytes
-    import io
-
+def pdf_reader(data: bytes) -> PdfReader:
     return PdfReader(io.BytesIO(data))
