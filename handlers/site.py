@@ -89,6 +89,7 @@ async def index(request: web.Request) -> web.Response:
     context = {
         "q": q,
         "total": page.total,
+        "widened": page.widened,
         "briefs": [
             {"brief": b, "excerpt": excerpt(b), "tags": labels(b, taxonomy)} for b in page.items
         ],

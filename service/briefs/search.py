@@ -1,9 +1,11 @@
 """Full-text search of published public briefs, ranked, and the counts beside each filter.
 
-SQLite searches an FTS5 table (porter stemming, bm25 with the title weighted highest) that
-triggers keep in step with ``briefs``; PostgreSQL searches ``brief_search_documents``, a
-weighted tsvector per brief with a GIN index, kept in step by a trigger
-(``websearch_to_tsquery('english', q)``, ``ts_rank``). Both come from migration 0005.
+The query is read once (service.briefs.query: words, phrases, "or", exclusions, widened with
+the taxonomy's words) and written for each database. SQLite searches an FTS5 table (porter
+stemming; bm25 with the title weighted highest, then the learning points) that triggers keep
+in step with ``briefs``; PostgreSQL searches ``brief_search_documents``, a weighted tsvector
+per brief with a GIN index, kept in step by a trigger (``to_tsquery('english', …)``,
+``ts_rank``, plus the learning points' own rank). Both come from migration 0005.
 Unpublished briefs are never found, and restricted ones only when the caller passes the
 practitioners' audience (a signed-in practitioner's pages): every search starts from
 ``queries.published_briefs`` with public briefs only by default.
@@ -11,10 +13,9 @@ practitioners' audience (a signed-in practitioner's pages): every search starts 
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -35,15 +36,15 @@ from sqlalchemy.sql.expression import ColumnClause
 
 from service.briefs.models import Audience, Brief, BriefTag
 from service.briefs.queries import PUBLIC_ONLY, REGION_WIDE_WHEN_EMPTY, Filters, published_briefs
+from service.briefs.query import read
 from service.db import Base
-from service.taxonomy import FACETS, Facet, Taxonomy
+from service.taxonomy import FACETS, Facet, Taxonomy, Term
 
 # bm25 weights, in the FTS5 table's column order: brief_id, title, source, summary, points.
-_WEIGHTS = (0.0, 10.0, 3.0, 1.0, 1.0)
+_WEIGHTS = (0.0, 10.0, 3.0, 1.0, 4.0)
 _fts = table("briefs_fts", column("brief_id"))
 _english: ColumnClause[Any] = literal_column("'english'::regconfig")
-# Words, "quoted phrases", a leading minus to exclude, and "or": what websearch_to_tsquery reads.
-_TOKENS = re.compile(r'(-?)"([^"]*)"|(-?)([\w]+)', re.UNICODE)
+_WEIGHT_B: ColumnClause[Any] = literal_column("'B'::\"char\"")
 
 
 class BriefSearchDocument(Base):
@@ -68,6 +69,8 @@ class BriefSearchDocument(Base):
 class Page:
     items: list[Brief]
     total: int
+    # What the query was widened with: (as typed, the theme or agency it was read as).
+    widened: list[tuple[str, Term]] = field(default_factory=list)
 
 
 async def search(
@@ -84,7 +87,8 @@ async def search(
     query = matching(session, q, filters, taxonomy, audiences=audiences)
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = list((await session.scalars(query.limit(limit).offset(offset))).all())
-    return Page(items=items, total=total or 0)
+    widened = read(q, taxonomy).widened() if q else []
+    return Page(items=items, total=total or 0, widened=widened)
 
 
 def matching(
@@ -100,17 +104,24 @@ def matching(
     if not q or not q.strip():
         return query
     newest = (Brief.published_at.desc(), Brief.id.desc())
+    read_as = read(q, taxonomy)
     if session.get_bind().dialect.name == "postgresql":
-        tsquery = func.websearch_to_tsquery(_english, q)
+        text = read_as.tsquery()
+        if text is None:
+            return query.where(Brief.id.is_(None))  # nothing searchable, e.g. only punctuation
+        tsquery = func.to_tsquery(_english, text)
         document = BriefSearchDocument.document
-        rank = func.ts_rank(document, tsquery)
+        # The document weighs the learning points with the summary; they count again here,
+        # so that a brief whose learning points say it comes before one that only mentions it.
+        points = func.setweight(func.to_tsvector(_english, Brief.learning_points), _WEIGHT_B)
+        rank = func.ts_rank(document, tsquery) + func.ts_rank(points, tsquery)
         return (
             query.join(BriefSearchDocument, BriefSearchDocument.brief_id == Brief.id)
             .where(document.op("@@")(tsquery))
             .order_by(None)
             .order_by(rank.desc(), *newest)
         )
-    expression = fts5_query(q)
+    expression = read_as.fts5()
     if expression is None:
         return query.where(Brief.id.is_(None))  # nothing searchable, e.g. only punctuation
     bm25 = func.bm25(literal_column("briefs_fts"), *_WEIGHTS)
@@ -120,37 +131,6 @@ def matching(
         .order_by(None)
         .order_by(bm25, *newest)  # bm25 is lower for better matches
     )
-
-
-def fts5_query(q: str) -> str | None:
-    """A safe FTS5 expression with websearch-like meaning: words and phrases ANDed, -excluded.
-
-    Every term is quoted, so nothing the visitor types is read as FTS5 syntax.
-    """
-    include: list[str] = []
-    exclude: list[str] = []
-    pending_or = False
-    for match in _TOKENS.finditer(q):
-        minus, phrase, word_minus, word = match.groups()
-        text = phrase if phrase is not None else word
-        words = re.findall(r"\w+", text or "", re.UNICODE)
-        if not words:
-            continue
-        if phrase is None and word.lower() == "or" and include:
-            pending_or = True
-            continue
-        term = '"' + " ".join(words) + '"'
-        if minus or word_minus:
-            exclude.append(term)
-        elif pending_or:
-            include[-1] = f"({include[-1]} OR {term})"
-            pending_or = False
-        else:
-            include.append(term)
-    if not include:
-        return None
-    expression = " AND ".join(include)
-    return expression + "".join(f" NOT {term}" for term in exclude)
 
 
 async def facet_counts(

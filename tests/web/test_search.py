@@ -1,76 +1,104 @@
-"""Search relevance, on whichever database the suite runs on (SQLite FTS5 or PostgreSQL)."""
+"""Search in the sector's words (issue 21, part 1): a query is widened with the taxonomy's own
+phrases, abbreviations and variants ("DV", "domestic violence" -> domestic abuse; "safe sleep"
+-> safer sleep; "CSE" -> exploitation; "HV" -> health visiting), stemmed ("neglected" finds
+neglect), ranked with the title and learning points first, and the page says when it widened
+the query. The API's q finds the same; both databases."""
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import Clock
 from tests.web.helpers import publish
+from tests.web.test_site import titles
+
+POINTS = ["Ask who else lives in the home."]
 
 
-async def _titles(client: TestClient, q: str) -> list[str]:
-    response = await client.get("/api/v1/briefs", params={"q": q})
-    assert response.status == 200, await response.text()
-    return [b["title"] for b in (await response.json())["items"]]
+async def _briefs(client: TestClient, publisher: dict[str, str]) -> None:
+    for title, summary, points in (
+        ("Baby T", "Baby T died while co-sleeping with a parent on a sofa.", POINTS),
+        ("Child W", "Mother had been a victim of domestic abuse for years.", POINTS),
+        ("Child N", "The children were neglected over many months.", POINTS),
+        ("Child X", "Child X was groomed and sexually exploited by adults.", POINTS),
+        ("Child H", "The health visitor saw the family twice.", POINTS),
+        ("Child F", "Father was not known to services.", POINTS),
+        ("Child M", "Mother moved house four times.", POINTS),
+    ):
+        await publish(client, publisher, title=title, summary=summary, learning_points=points)
 
 
-async def test_title_match_ranks_above_one_mention_in_the_summary(
-    client: TestClient, publisher: dict[str, str], clock: Clock
+@pytest.mark.parametrize(
+    ("query", "found", "meaning"),
+    [
+        ("safe sleep", ["Baby T"], "Safer sleep"),
+        ("domestic violence", ["Child W"], "Domestic abuse"),
+        ("DV", ["Child W"], "Domestic abuse"),
+        ("dv", ["Child W"], "Domestic abuse"),
+        ("CSE", ["Child X"], "Exploitation and risks outside the family"),
+        ("HV", ["Child H"], "Health visiting and school nursing"),
+        ("neglected", ["Child N"], "Neglect"),
+        ("DV mother", ["Child W"], "Domestic abuse"),
+        ("DV father", [], "Domestic abuse"),
+    ],
+)
+async def test_a_query_in_the_sectors_words_finds_the_brief(
+    client: TestClient, publisher: dict[str, str], query: str, found: list[str], meaning: str
 ) -> None:
+    await _briefs(client, publisher)
+    html = await (await client.get("/", params={"q": query})).text()
+    assert titles(html) == found
+    assert "Showing results for" in html and meaning in html
+    api = await (await client.get("/api/v1/briefs", params={"q": query})).json()
+    assert [b["title"] for b in api["items"]] == found
+
+
+async def test_a_query_outside_the_taxonomy_is_not_widened(
+    client: TestClient, publisher: dict[str, str]
+) -> None:
+    await _briefs(client, publisher)
+    html = await (await client.get("/", params={"q": "father"})).text()
+    assert titles(html) == ["Child F"]
+    assert "Showing results for" not in html
+    # Quoted, a phrase is searched as written; excluded, it is not widened either.
+    html = await (await client.get("/", params={"q": '"DV"'})).text()
+    assert titles(html) == [] and "Showing results for" not in html
+    html = await (await client.get("/", params={"q": "died -DV"})).text()
+    assert titles(html) == ["Baby T"]
+
+
+async def test_title_and_learning_points_rank_before_the_summary(
+    client: TestClient, publisher: dict[str, str]
+) -> None:
+    await _briefs(client, publisher)  # others, without the word: a word in every brief ranks none
+    # Said once in a short summary, or once in a long learning point: only the learning
+    # points' greater weight puts the second first.
     await publish(
         client,
         publisher,
-        title="Escalation in Wirral",
-        summary="Practitioners did not escalate. Bruising was seen once on the child.",
-        learning_points=["Use the escalation policy."],
+        title="In the summary",
+        summary="A caravan.",
+        learning_points=POINTS,
     )
-    clock.advance(hours=1)  # the newer brief would come first on date alone
     await publish(
         client,
         publisher,
-        title="Bruising in non-mobile babies",
-        summary="A baby of four months was seen by a GP.",
-        learning_points=["Refer every non-mobile baby."],
+        title="In the learning points",
+        summary="The family moved often.",
+        learning_points=[
+            "Ask about the caravan at every visit, who else stays there, and for how long."
+        ],
     )
-    assert await _titles(client, "bruising") == [
-        "Bruising in non-mobile babies",
-        "Escalation in Wirral",
+    await publish(
+        client,
+        publisher,
+        title="The caravan in the title",
+        summary="A short one.",
+        learning_points=POINTS,
+    )
+    html = await (await client.get("/", params={"q": "caravans"})).text()
+    assert titles(html) == [
+        "The caravan in the title",
+        "In the learning points",
+        "In the summary",
     ]
-
-
-async def test_stemming(client: TestClient, publisher: dict[str, str]) -> None:
-    points = {"learning_points": ["Think family."]}
-    await publish(client, publisher, title="Safe sleep advice", summary="Co-sleep.", **points)
-    await publish(client, publisher, title="Hidden men", summary="Fathers not asked.", **points)
-    assert await _titles(client, "sleeping") == ["Safe sleep advice"]
-    assert await _titles(client, "fathers asking") == ["Hidden men"]
-
-
-async def test_phrases_exclusion_and_learning_points(
-    client: TestClient, publisher: dict[str, str]
-) -> None:
-    await publish(client, publisher, title="One", summary="A child protection plan was made.")
-    await publish(
-        client,
-        publisher,
-        title="Two",
-        summary="The plan did not protect the child at clinic.",
-        learning_points=["Ask why the child was not seen."],
-    )
-    assert await _titles(client, '"child protection plan"') == ["One"]
-    assert sorted(await _titles(client, "child -clinic")) == ["One"]
-    assert await _titles(client, "seen") == ["Two"]
-
-
-async def test_search_index_follows_edits_and_withdrawals(
-    client: TestClient, publisher: dict[str, str]
-) -> None:
-    brief_id = await publish(client, publisher, title="Original wording", summary="Nothing else.")
-    assert await _titles(client, "wording") == ["Original wording"]
-    await client.patch(
-        f"/api/v1/briefs/{brief_id}", json={"title": "Revised phrasing"}, headers=publisher
-    )
-    assert await _titles(client, "wording") == []
-    assert await _titles(client, "phrasing") == ["Revised phrasing"]
-    await client.post(f"/api/v1/briefs/{brief_id}/withdraw", headers=publisher)
-    assert await _titles(client, "phrasing") == []
