@@ -35,6 +35,7 @@ from learnhub.keys import (
 from service.briefs import queries
 from service.briefs import service as briefs
 from service.briefs.models import Brief, Status
+from service.briefs.render import render_summary
 from service.briefs.schemas import BriefCreate, BriefUpdate, LifecycleRequest, WithdrawRequest
 from service.errors import Invalid
 from service.mail.queries import sent_counts
@@ -111,6 +112,9 @@ async def create_brief(request: web.Request) -> web.Response:
     if post.get("action") == "suggest":
         form.take_suggestions(suggestions)
         return _editor(request, form, brief=None)
+    if post.get("action") == "tidy":
+        form.tidy()
+        return _editor(request, form, brief=None, tidied=True)
     try:
         data = BriefCreate.model_validate({**form.fields(), **form.facets_for_create(suggestions)})
         async with request.app[sessions_key].begin() as session:
@@ -216,6 +220,9 @@ async def update_brief(request: web.Request) -> web.Response:
     if post.get("action") == "suggest":
         form.take_suggestions(suggestions)
         return _editor(request, form, brief=brief)
+    if post.get("action") == "tidy":
+        form.tidy()
+        return _editor(request, form, brief=brief, tidied=True)
     published = brief.status == Status.published
     significant = published and form.significant == "yes"
     fields = {**form.fields(), **form.facets_for_update(brief), "significant": significant}
@@ -297,6 +304,7 @@ def _editor(
     brief: Brief | None,
     errors: dict[str, str] | None = None,
     imported: Imported | None = None,
+    tidied: bool = False,
 ) -> web.Response:
     tagging = request.app[tagging_key]
     suggestions = suggest(tagging.tagger, form)
@@ -310,6 +318,8 @@ def _editor(
         "suggested": " ".join(sorted(form.suggested)),
         "action": f"/staff/briefs/{brief.id}/edit" if brief else "/staff/briefs/new",
         "imported": imported,  # the review it was imported from, on opening the editor
+        # Pasted text just tidied: the summary as readers will see it, to check the repair.
+        "preview": render_summary(form.summary) if tidied and form.summary else None,
     }
     return page("console/editor.html", request, context, status=422 if errors else 200)
 

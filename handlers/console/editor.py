@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from service.briefs.documents.paste import repair_items, repair_text
 from service.briefs.models import Brief
 from service.tagging import Tagger, TagSuggestions, brief_text
 from service.taxonomy import FACETS, Facet, Taxonomy
@@ -158,6 +159,14 @@ class EditorForm:
             return dt.date(int(parts[2]), int(parts[1]), int(parts[0]))
         except (ValueError, OverflowError):  # a year past any calendar overflows
             return "invalid"
+
+    def tidy(self) -> None:
+        """The repair of imported reviews, on text pasted in: paragraphs whole again,
+        hyphenation undone, page furniture out, bullets as lists or as one item a line."""
+        for name in ("summary", "background", "why_it_matters"):
+            setattr(self, name, repair_text(getattr(self, name)))
+        for name in ("learning_points", "actions", "questions"):
+            setattr(self, name, repair_items(getattr(self, name)))
 
     def take_suggestions(self, suggestions: TagSuggestions) -> None:
         """Tick the new suggestions; keep the publisher's removals and own additions."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from aiohttp import web

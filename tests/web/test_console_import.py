@@ -21,7 +21,7 @@ from service.briefs.documents.models import BriefDocument
 from service.briefs.models import Brief
 from tests.documents.review import BOARD, LEARNING, SUMMARY, review_docx, review_pdf
 from tests.smtp import SmtpServer
-from tests.web.conftest import PUBLISHER, sign_in
+from tests.web.conftest import PUBLISHER, form_post, sign_in
 from tests.web.helpers import HTML, csrf, practitioner_cookie
 
 PDF = "application/pdf"
@@ -201,3 +201,38 @@ async def test_the_full_review_is_offered_when_chosen_under_the_audience_rule(
     allowed = await web.get(f"/briefs/{brief_id}/review", headers=cookie)
     assert allowed.status == 200 and await allowed.read() == data
     assert allowed.headers["Cache-Control"] == "private, no-store"
+
+
+async def test_text_pasted_into_the_editor_is_tidied_and_previewed(
+    web: TestClient, smtp_server: SmtpServer, staff: None
+) -> None:
+    """A PDF's text copied from a viewer: broken lines, cut words, a footer and a page
+    number between them; the same repair as an import, shown before anything is saved."""
+    await sign_in(web, smtp_server, PUBLISHER)
+    pasted_summary = (
+        "Child L lived with her mother and her\nmother's partner in Knowsley. Practitioners\n"
+        "from health, children's social care and Merse-\nyside Police were involved with "
+        "the family\nbecause of domestic abuse incidents and\nconcerns about the partner's "
+        "drug use.\nKnowsley Safeguarding Children Partnership Page 2 of 9\n12\n"
+        "Child L: Local Child Safeguarding Practice Review\nThe review found that information "
+        "about the\npartner was not shared between agencies,\nthat bruising in a non-mobile "
+        "baby was not\nrecognised as a safeguarding concern, and\nthat the voice of the child "
+        "was rarely\nrecorded.\nKnowsley Safeguarding Children Partnership Page 3 of 9\n"
+        "Child L: Local Child Safeguarding Practice Review\n"
+    )
+    pasted_points = (
+        "• Any bruise on a baby who is not yet\nmobile must be referred for a child prote-\n"
+        "ction medical, whatever the explanation\ngiven.\n• Ask about every adult in the "
+        "household,\nincluding partners who are not the child's\nparent, and check what "
+        "agencies know\nabout them.\n"
+    )
+    fields = {"summary": pasted_summary, "learning_points": pasted_points, "action": "tidy"}
+    response = await form_post(web, "/staff/briefs/new", fields)
+    html = await response.text()
+    assert response.status == 200
+    assert field(html, "summary") == "\n\n".join(SUMMARY)
+    assert field(html, "learning_points") == "\n".join(LEARNING[:2])
+    preview = html[html.index('id="preview"') :]
+    assert "The summary, tidied, as readers will see it" in preview
+    assert f"<p>{SUMMARY[0]}</p>" in unescape(preview)
+    assert "2 learning points. Nothing is saved" in preview

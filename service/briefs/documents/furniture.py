@@ -90,6 +90,6 @@ def repeated(texts: list[str]) -> set[int]:
     }
     drop = set(pages)
     for indexes in where.values():
-        if len(indexes) >= 3 and all(any(abs(i - j) <= 2 for j in pages) for i in indexes):
+        if len(indexes) >= 2 and all(any(abs(i - j) <= 2 for j in pages) for i in indexes):
             drop.update(indexes)
     return drop

@@ -91,3 +91,31 @@ def _continues(block: Block, previous: str, line: str, width: int) -> bool:
     # line was ended on purpose.
     fits = len(previous) + 1 + len(line.split()[0]) <= width
     return not (ends_sentence(previous) and fits)
+
+
+def repair_items(text: str) -> str:
+    """A one-item-a-line field (learning points, actions, questions) as pasted: bullets and
+    numbers taken off, an item's wrapped lines joined (a line going on in lower case, after a
+    hyphen, or after a bullet's unfinished sentence), page numbers dropped. Items typed one a
+    line stay as they are."""
+    lines = [" ".join(line.split()) for line in text.replace("\r\n", "\n").split("\n")]
+    dropped = furniture.repeated(lines)
+    kept = [line for n, line in enumerate(lines) if line and n not in dropped]
+    vocabulary = Vocabulary(kept)
+    items: list[str] = []
+    bulleted = False
+    for line in kept:
+        item = _item(line)
+        if item:
+            items.append(item[2])
+            bulleted = True
+        elif items and (
+            line[:1].islower()
+            or items[-1][-1:] in "-\u00ad"
+            or (bulleted and not ends_sentence(items[-1]))
+        ):
+            items[-1] = join(items[-1], line, vocabulary)
+        else:
+            items.append(line)
+            bulleted = False
+    return "\n".join(items)
