@@ -60,6 +60,10 @@ def read_filters(query: Any, taxonomy: Taxonomy) -> Filters:
     return Filters(**chosen)
 
 
+def _home(pairs: list[tuple[str, str]]) -> str:
+    return "/?" + urlencode(pairs) if pairs else "/"
+
+
 def _pairs(filters: Filters) -> list[tuple[str, str]]:
     return [(SINGULAR[facet], code) for facet in FACETS for code in filters.by_facet[facet]]
 
@@ -86,6 +90,15 @@ async def index(request: web.Request) -> web.Response:
 
     last = max((page.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     chosen = any(filters.by_facet.values())
+    # Each chosen filter as a tag that removes it (the page without it, from page 1).
+    selected = [
+        {
+            "label": taxonomy.get(facet, code).label,
+            "remove": _home([p for p in here if p != (SINGULAR[facet], code)]),
+        }
+        for facet in FACETS
+        for code in filters.by_facet[facet]
+    ]
     context = {
         "q": q,
         "total": page.total,
@@ -104,7 +117,8 @@ async def index(request: web.Request) -> web.Response:
             for facet in FACETS
         ],
         "chosen": chosen,
-        "description": describe(filters, taxonomy),
+        "selected": selected,
+        "clear_filters": _home([("q", q)] if q else []),
         "previous": page_url(number - 1) if number > 1 else None,
         "next": page_url(number + 1) if number < last else None,
         "number": number,
