@@ -77,7 +77,7 @@ async def draft_and_publish(page: Any, live: str, screenshot: Any) -> str:
     assert "Professional curiosity" in await page.content()
     await page.get_by_role("button", name="Publish").click()
     await page.get_by_role("button", name="Publish brief").click()
-    await page.get_by_text("The brief has been published:").wait_for()
+    await page.get_by_text("The brief has been published").wait_for()
     await screenshot(page, "console-brief")
     return str(page.url).split("/staff/briefs/")[1].split("?")[0]
 
