@@ -6,10 +6,13 @@ the query. The API's q finds the same; both databases."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.web.helpers import publish
+from tests.conftest import Clock
+from tests.web.helpers import practitioner_cookie, publish
 from tests.web.test_site import titles
 
 POINTS = ["Ask who else lives in the home."]
@@ -102,3 +105,25 @@ async def test_title_and_learning_points_rank_before_the_summary(
         "In the learning points",
         "In the summary",
     ]
+
+
+async def test_a_widened_query_never_finds_a_restricted_brief_for_the_public(
+    client: TestClient, publisher: dict[str, str], sessions: Any, clock: Clock
+) -> None:
+    await _briefs(client, publisher)
+    await publish(
+        client,
+        publisher,
+        title="Child Q",
+        summary="Domestic violence was known to the police.",
+        learning_points=POINTS,
+        audience="practitioners",
+    )
+    for query in ("DV", "domestic abuse", "Child Q DV"):
+        html = await (await client.get("/", params={"q": query})).text()
+        assert "Child Q" not in titles(html)
+        api = await (await client.get("/api/v1/briefs", params={"q": query})).json()
+        assert "Child Q" not in [b["title"] for b in api["items"]]
+    signed_in = await practitioner_cookie(sessions, "pc@merseyside.police.uk", clock())
+    html = await (await client.get("/", params={"q": "DV"}, headers=signed_in)).text()
+    assert sorted(titles(html)) == ["Child Q", "Child W"]
