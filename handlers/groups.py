@@ -67,7 +67,7 @@ async def create_group(request: web.Request, body: GroupCreate, staff: StaffMemb
     app = request.app
     async with app[sessions_key].begin() as session:
         group = await groups.create(
-            session, body, taxonomy=app[tagging_key].taxonomy, now=app[clock_key]()
+            session, body, taxonomy=app[tagging_key].taxonomy, staff=staff, now=app[clock_key]()
         )
         return group_out(group)
 
@@ -98,9 +98,15 @@ async def get_group(request: web.Request, staff: StaffMember) -> GroupOut:
     role=Role.admin,
 )
 async def update_group(request: web.Request, body: GroupUpdate, staff: StaffMember) -> GroupOut:
-    async with request.app[sessions_key].begin() as session:
+    app = request.app
+    async with app[sessions_key].begin() as session:
         group = await groups.update(
-            session, _id(request), body, taxonomy=request.app[tagging_key].taxonomy
+            session,
+            _id(request),
+            body,
+            taxonomy=app[tagging_key].taxonomy,
+            staff=staff,
+            now=app[clock_key](),
         )
         return group_out(group)
 
@@ -119,7 +125,13 @@ async def add_member(request: web.Request, body: MemberAdd, staff: StaffMember) 
     app = request.app
     async with app[sessions_key].begin() as session:
         member = await groups.add_member(
-            session, _id(request), body.email, mail=mail(request), now=app[clock_key]()
+            session,
+            _id(request),
+            body.email,
+            mail=mail(request),
+            practitioner_domains=app[settings_key].practitioner_domains,
+            staff=staff,
+            now=app[clock_key](),
         )
         out = MemberOut(
             email=member.subscriber.email,
@@ -140,8 +152,11 @@ async def add_member(request: web.Request, body: MemberAdd, staff: StaffMember) 
     role=Role.admin,
 )
 async def remove_member(request: web.Request, staff: StaffMember) -> web.Response:
-    async with request.app[sessions_key].begin() as session:
-        await groups.remove_member(session, _id(request), request.match_info["email"])
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        await groups.remove_member(
+            session, _id(request), request.match_info["email"], staff=staff, now=app[clock_key]()
+        )
     return web.Response(status=204)
 
 
@@ -155,7 +170,8 @@ async def remove_member(request: web.Request, staff: StaffMember) -> web.Respons
 )
 async def rotate_feed(request: web.Request, staff: StaffMember) -> FeedToken:
     async with request.app[sessions_key].begin() as session:
-        token = groups.rotate_feed_token(await groups.get(session, _id(request)))
+        group = await groups.get(session, _id(request))
+        token = groups.rotate_feed_token(session, group, staff=staff, now=request.app[clock_key]())
     base = request.app[settings_key].base_url
     return FeedToken(feed_url=f"{base}/feeds/groups/{token}.atom")
 
@@ -170,5 +186,6 @@ async def rotate_feed(request: web.Request, staff: StaffMember) -> FeedToken:
 )
 async def revoke_feed(request: web.Request, staff: StaffMember) -> web.Response:
     async with request.app[sessions_key].begin() as session:
-        groups.revoke_feed_token(await groups.get(session, _id(request)))
+        group = await groups.get(session, _id(request))
+        groups.revoke_feed_token(session, group, staff=staff, now=request.app[clock_key]())
     return web.Response(status=204)

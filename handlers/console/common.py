@@ -62,3 +62,10 @@ def page(
 def see_other(location: str) -> web.Response:
     """A redirect that can carry cookies (a raised HTTPSeeOther loses them in middleware)."""
     return web.Response(status=303, headers={"Location": location})
+
+
+def sentence(message: str) -> str:
+    """A domain's message as a sentence on a page: capitalised, unless it starts with an
+    address (``someone@nhs.net is already…``), which is written as it is."""
+    first = message.split(" ", 1)[0]
+    return message if "@" in first else message[:1].upper() + message[1:]

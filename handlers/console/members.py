@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers.console.common import COOKIE, page, see_other, staff_key, staff_only
+from handlers.console.common import COOKIE, page, see_other, sentence, staff_key, staff_only
 from handlers.inputs import path_id
 from learnhub.keys import clock_key, readonly_key, sessions_key
 from service.errors import Conflict, Invalid
@@ -75,7 +75,7 @@ async def add_member(request: web.Request) -> web.Response:
             )
             added = await staff_service.by_email(session, fields["email"])
     except (Invalid, Conflict) as exc:
-        return _new_form(request, fields, {"email": _sentence(exc.message)})
+        return _new_form(request, fields, {"email": sentence(exc.message)})
     context = {"member": added, "token": token, "roles": ROLES, "errors": {}}
     return page("console/member.html", request, context, status=201)
 
@@ -96,10 +96,6 @@ def _check(fields: dict[str, str]) -> dict[str, str]:
 def _new_form(request: web.Request, fields: dict[str, str], errors: dict[str, str]) -> web.Response:
     context = {"fields": fields, "roles": ROLES, "errors": errors, "error_summary": errors}
     return page("console/member_new.html", request, context, status=422 if errors else 200)
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
 
 
 @routes.get(f"/staff/members/{ID}")
@@ -133,7 +129,7 @@ async def change_role(request: web.Request) -> web.Response:
     except (Invalid, Conflict) as exc:
         async with app[readonly_key]() as session:
             member = await staff_service.get(session, _id(request))
-        return _member_page(request, member, {"role": _sentence(exc.message)}, exc.status)
+        return _member_page(request, member, {"role": sentence(exc.message)}, exc.status)
     return see_other("/staff/members?done=role")
 
 
@@ -155,7 +151,7 @@ async def remove_member(request: web.Request) -> web.Response:
     except Conflict as exc:
         async with app[readonly_key]() as session:
             member = await staff_service.get(session, _id(request))
-        errors = {"remove": _sentence(exc.message)}
+        errors = {"remove": sentence(exc.message)}
         context = {"member": member, "errors": errors, "error_summary": errors}
         return page("console/member_remove.html", request, context, status=exc.status)
     if member.id != me.id:

@@ -7,7 +7,7 @@ once the change that asked for it has committed, and never if that change rolls 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.mail.compose import Composer
 from service.mail.models import MailMessage, MailStatus, MailSuppression
-from service.mail.service import Outgoing, enqueue
+from service.mail.service import Outgoing, enqueue, enqueue_many
 from subscribers.subscriptions.links import Links
 from subscribers.subscriptions.models import Subscriber
 
@@ -60,6 +60,30 @@ async def send(
         unsubscribe_url=unsubscribe_url,
     )
     await enqueue(session, outgoing, composer=mail.composer, now=now)
+
+
+async def send_many(
+    session: AsyncSession,
+    mail: Mail,
+    kind: str,
+    people: Sequence[tuple[Subscriber, Mapping[str, object]]],
+    now: datetime,
+    *,
+    personal: tuple[str, ...],
+) -> None:
+    """``send`` to many people at once, each with their own context: rendered once for
+    all whose contexts differ only in the values named ``personal`` (their own links)."""
+    outgoing = [
+        Outgoing(
+            kind=kind,
+            recipient=subscriber.email,
+            key=f"{kind}:{subscriber.id}:{uuid.uuid4().hex}",
+            context=context,
+            personal=personal,
+        )
+        for subscriber, context in people
+    ]
+    await enqueue_many(session, outgoing, composer=mail.composer, now=now)
 
 
 async def forget(session: AsyncSession, email: str) -> None:

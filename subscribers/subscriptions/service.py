@@ -6,7 +6,7 @@ address is known: ``request`` behaves the same, from outside, for every address.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -31,8 +31,11 @@ from subscribers.subscriptions.tokens import Purpose, TokenProblem
 CONSENT_VERSION = "2026-11-26"
 LINK_EVERY = timedelta(minutes=10)
 ERASED = "subscribers_erased"
-SUBSCRIBER_IDS = "subscriber_ids"  # the last id given, on SQLite (see _new_id)
+SUBSCRIBER_IDS = "subscriber_ids"  # the last id given, on SQLite (see _new_ids)
 SUBSCRIBE = "subscribe"  # the kind of link request (learnhub.requests)
+
+
+CHUNK = 500  # addresses in one IN list
 
 
 async def by_email(session: AsyncSession, email: str) -> Subscriber | None:
@@ -56,23 +59,45 @@ async def by_token(
 async def get_or_create(session: AsyncSession, email: str, now: datetime) -> Subscriber:
     subscriber = await by_email(session, email)
     if subscriber is None:
-        subscriber = Subscriber(
-            id=await _new_id(session),
-            email=email,
-            domain=email.rsplit("@", 1)[1],
-            created_at=now,
-            status=SubscriptionState.none.value,
-            token_version=1,
-            codes=[],
-            memberships=[],
-        )
-        session.add(subscriber)
+        subscriber = _new(session, email, now, (await _new_ids(session, 1))[0])
         await session.flush()
     return subscriber
 
 
-async def _new_id(session: AsyncSession) -> int | None:
-    """An id no subscriber has ever had, on SQLite; None lets PostgreSQL's sequence choose.
+async def get_or_create_many(
+    session: AsyncSession, addresses: Sequence[str], now: datetime
+) -> dict[str, Subscriber]:
+    """``get_or_create`` for many addresses at once: one read, one flush."""
+    found: dict[str, Subscriber] = {}
+    for start in range(0, len(addresses), CHUNK):
+        chunk = addresses[start : start + CHUNK]
+        rows = await session.scalars(select(Subscriber).where(Subscriber.email.in_(chunk)))
+        found.update((s.email, s) for s in rows)
+    new = [email for email in dict.fromkeys(addresses) if email not in found]
+    for email, new_id in zip(new, await _new_ids(session, len(new)), strict=True):
+        found[email] = _new(session, email, now, new_id)
+    await session.flush()
+    return found
+
+
+def _new(session: AsyncSession, email: str, now: datetime, new_id: int | None) -> Subscriber:
+    """A person known by their address only: no subscription of their own, yet."""
+    subscriber = Subscriber(
+        id=new_id,
+        email=email,
+        domain=email.rsplit("@", 1)[1],
+        created_at=now,
+        status=SubscriptionState.none.value,
+        token_version=1,
+        codes=[],
+        memberships=[],
+    )
+    session.add(subscriber)
+    return subscriber
+
+
+async def _new_ids(session: AsyncSession, count: int) -> list[int | None]:
+    """Ids no subscriber has ever had, on SQLite; None lets PostgreSQL's sequence choose.
 
     Links carry the subscriber's id and token version. SQLite gives a deleted row's id to
     the next row (a table without AUTOINCREMENT), and the version starts again at 1: an
@@ -81,15 +106,16 @@ async def _new_id(session: AsyncSession) -> int | None:
     ids are handed out in order, and each one above today's highest was erased.
     """
     if session.get_bind().dialect.name != "sqlite":
-        return None  # a sequence never gives a number twice
+        return [None] * count  # a sequence never gives a number twice
     counter = await session.get(Counter, SUBSCRIBER_IDS)
     if counter is None:
         highest = await session.scalar(select(func.max(Subscriber.id))) or 0
         erased = await session.get(Counter, ERASED)
         counter = Counter(name=SUBSCRIBER_IDS, value=highest + (erased.value if erased else 0))
         session.add(counter)
-    counter.value += 1
-    return counter.value
+    first = counter.value + 1
+    counter.value += count
+    return list(range(first, first + count))
 
 
 async def ask(

@@ -39,9 +39,23 @@ async def test_group_lifecycle_and_restricted_learning(
     duplicate = await web.post("/api/v1/groups", json=MASH, headers=admin)
     assert duplicate.status == 409
     members = f"/api/v1/groups/{group['id']}/members"
+    # An address outside the practitioner domains is not invited to a practitioner group...
+    outside = await web.post(members, json={"email": "volunteer@gmail.com"}, headers=admin)
+    assert outside.status == 422
+    assert (await outside.json())["error"]["message"] == (
+        "volunteer@gmail.com is outside the practitioner domains, and Knowsley MASH is a "
+        "practitioner group"
+    )
+    # ...but one may be a member from before the group was marked (or before their domain
+    # left the setting): they must still get no restricted brief through it.
+    group_path = f"/api/v1/groups/{group['id']}"
+    unmark = {"practitioners_only": False}
+    assert (await web.patch(group_path, json=unmark, headers=admin)).status == 200
     for email in ("hv@nhs.net", "volunteer@gmail.com"):
         added = await web.post(members, json={"email": email}, headers=admin)
         assert added.status == 202 and (await added.json())["confirmed"] is False
+    mark = {"practitioners_only": True}
+    assert (await web.patch(group_path, json=mark, headers=admin)).status == 200
     invites = await smtp_server.received(2)
     assert all(
         m.parsed()["Subject"].startswith("You have been added to Knowsley MASH") for m in invites

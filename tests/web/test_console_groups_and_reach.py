@@ -22,8 +22,9 @@ async def test_groups_members_and_the_feed_link(
     group = response.headers["Location"].split("?")[0]
     assert (await form_post(web, "/staff/groups/new", fields)).status == 422  # name taken
 
-    response = await form_post(web, group, {"email": "hv@nhs.net"}, path=f"{group}/members")
-    assert response.status == 303
+    response = await form_post(web, group, {"addresses": "hv@nhs.net"}, path=f"{group}/members")
+    assert response.status == 200
+    assert "1 person has been invited" in await response.text()
     invite = (await smtp_server.received(2))[-1]
     assert invite.recipients == ("hv@nhs.net",)
     assert "/subscriptions/join/" in link(invite, "/subscriptions/join/")
@@ -31,7 +32,7 @@ async def test_groups_members_and_the_feed_link(
     assert "hv@nhs.net" in page and "Invited" in page
     listing = await (await web.get("/staff/groups")).text()
     assert re.search(r"Sefton health visitors</a></td>.*?--numeric\">1</td>", listing, re.S)
-    bad = await form_post(web, group, {"email": "not an address"}, path=f"{group}/members")
+    bad = await form_post(web, group, {"addresses": "not an address"}, path=f"{group}/members")
     assert bad.status == 422
 
     # The new feed link is shown once; the old one stops working.
