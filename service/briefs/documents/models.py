@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, false
-from sqlalchemy.orm import Mapped, deferred, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import Base, UTCDateTime
 
@@ -25,8 +25,8 @@ class BriefDocument(Base):
     pages: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     # Read only to download it: a listing or the editor never loads the file or the text.
-    content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
-    text: Mapped[str] = deferred(mapped_column(Text))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    text: Mapped[str] = mapped_column(Text, deferred=True)
     # {"review" | "board" | "published": {"value", "found_in"} | null, "points_from",
     #  "sections"}: shown beside the fields in the editor, for the publisher to confirm.
     guesses: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
