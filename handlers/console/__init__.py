@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers.console.audit import routes as audit_routes
 from handlers.console.auth import routes as auth_routes
 from handlers.console.briefs import routes as brief_routes
 from handlers.console.domains import routes as domain_routes
@@ -17,6 +18,6 @@ from handlers.console.reach import routes as reach_routes
 
 def setup(app: web.Application) -> None:
     every = (auth_routes, import_routes, brief_routes, group_routes, reach_routes, domain_routes,
-             impact_routes, member_routes, member_of_group_routes)  # fmt: skip
+             impact_routes, member_routes, member_of_group_routes, audit_routes)  # fmt: skip
     for routes in every:
         app.router.add_routes(routes)

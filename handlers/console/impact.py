@@ -12,10 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.console.common import page, staff_only
+from handlers.console.common import page, staff_key, staff_only
 from handlers.impact import today
-from learnhub.keys import readonly_key, tagging_key
+from learnhub.keys import clock_key, readonly_key, sessions_key, tagging_key
 from practice.impact import service as impact
+from service.audit import service as audit
+from service.audit.models import Action
 
 routes = web.RouteTableDef()
 SERIES = (
@@ -69,6 +71,10 @@ async def impact_csv(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
         report = await impact.report(session, span, today(request))
     name = f"impact-{span.first.isoformat()}-to-{span.last.isoformat()}.csv"
+    async with request.app[sessions_key].begin() as session:  # the audit log's record of it
+        subject = f"Impact report, {span.first.isoformat()} to {span.last.isoformat()} (CSV)"
+        now = request.app[clock_key]()
+        audit.record(session, request[staff_key], Action.exported, subject, now=now)
     return web.Response(
         text=to_csv(report),
         content_type="text/csv",

@@ -110,8 +110,10 @@ async def test_a_brief_from_draft_to_withdrawn(
     assert (await form_post(web, f"/staff/briefs/{brief_id}/restore", {})).status == 303
 
     detail = await (await web.get(f"/staff/briefs/{brief_id}")).text()
-    for action in ("Create", "Publish", "Edit (significant)", "Withdraw", "Restore"):
-        assert action in detail
+    for action in ("Created as a draft, revision 1<", "Published, revision 1<",
+                   "Significant update, revision 2: summary", "Withdrawn, revision 2<",
+                   "Restored as a draft, revision 2<"):  # fmt: skip
+        assert action in detail, action
     assert detail.count(PUBLISHER) >= 6  # every move is recorded against the staff member
     history = await (await web.get(f"/api/v1/briefs/{brief_id}/history", headers=publisher)).json()
     assert [h["action"] for h in history["items"]] == [
