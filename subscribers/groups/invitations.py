@@ -99,6 +99,7 @@ def checked(entries: Sequence[str], group: Group, domains: Sequence[str]) -> lis
             email = _ADDRESS.validate_python(given)
         except ValidationError as exc:
             reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            reason = reason.removeprefix("value is not a valid email address: ")
             results.append(Invitation(given, Outcome.invalid, reason=reason))
             continue
         if email in seen:

@@ -29,7 +29,7 @@ GROUP = [
     ("themes", "safer-sleep"),
 ]
 ROW = re.compile(
-    r'<td class="govuk-table__cell govuk-!-text-break-word">([^<]+)</td>\s*'
+    r'<td class="govuk-table__cell learnhub-anywhere">([^<]+)</td>\s*'
     r'<td class="govuk-table__cell"><strong class="govuk-tag [^"]+">([^<]+)</strong>'
 )
 
