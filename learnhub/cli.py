@@ -27,6 +27,9 @@ def cli() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # fpdf2's font subsetting narrates ~75 INFO lines a briefing PDF through fontTools.
     logging.getLogger("fontTools").setLevel(logging.WARNING)
+    # APScheduler says at INFO when it adds, runs and finishes each job (a dozen lines at
+    # start-up, then some every hour); our jobs log what they did instead.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -50,13 +53,17 @@ def serve(host: str, port: int) -> None:
     # collector's full passes, which otherwise walk ~110,000 such objects every time.
     gc.freeze()
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: cleanup contexts close.
-    logging.getLogger("learnhub").info("serving on http://%s:%s", host, port)
+    log = logging.getLogger("learnhub")
+
+    def listening(_: str) -> None:  # once the port is open (run_app's banner, in one line)
+        log.info("listening on http://%s:%s (Ctrl+C stops it)", host, port)
+
     web.run_app(
         app,
         host=host,
         port=port,
         shutdown_timeout=10,
-        print=None,
+        print=listening,
         access_log_class=AccessLogger,
     )
 

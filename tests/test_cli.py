@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +23,7 @@ from service.briefs.models import Brief
 from service.events.models import Event
 from tests.briefs_data import brief_body
 from tests.conftest import wipe
+from tests.smtp import free_port
 
 SEED = Path(__file__).parent / "data" / "seed" / "child-r-scr-kscb-response.txt"
 
@@ -136,3 +143,43 @@ def test_bad_settings_are_one_sentence(runner: CliRunner) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("learnhub: LEARNHUB_TIMEZONE is not valid:")
     assert "Traceback" not in result.output
+
+
+def test_serve_says_where_it_listens_once_it_does(tmp_path: Path) -> None:
+    """One line with the URL, written once the port is open; the scheduler's job-by-job
+    narration is not in the log."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "LEARNHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        "LEARNHUB_MAILDIR": str(tmp_path / "mail"),
+        "LEARNHUB_SECRET_KEY": "k",
+    }
+    process = subprocess.Popen(  # noqa: S603  # our own command, fixed arguments
+        [str(Path(sys.executable).parent / "learnhub"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    assert process.stderr is not None
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("listening on" in x for x in lines):
+            time.sleep(0.1)
+        said = [line for line in lines if "listening on" in line]
+        assert len(said) == 1, "".join(lines)
+        assert f"listening on http://127.0.0.1:{port}" in said[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            assert r.status == 200
+        time.sleep(1)  # the scheduler's start-up jobs run meanwhile
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+        process.stderr.close()
+    log = "".join(lines)
+    assert "apscheduler" not in log, log
