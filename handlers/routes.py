@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers import (
+    about,
     acknowledgements,
     briefs,
     console,
@@ -38,6 +39,7 @@ def setup_routes(app: web.Application, version: str) -> None:
     app.router.add_routes(subscription_pages.routes)
     app.router.add_routes(acknowledgements.routes)
     app.router.add_routes(site.routes)
+    app.router.add_routes(about.routes)
     app.router.add_routes(reviews.routes)
     app.router.add_routes(practitioners.routes)
     app.router.add_routes(discussions.routes)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import time
+from datetime import date, time
+from email.utils import parseaddr
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -44,6 +45,14 @@ class Settings(BaseSettings):
     # Who may read /metrics: with a token, whoever sends it as a bearer token; without one,
     # only a scraper on this machine talking to the service directly (no proxy in between).
     metrics_token: SecretStr | None = None
+    # Who runs the service, for the privacy notice, the accessibility statement and the
+    # contact page (handlers/about.py). The email defaults to the From address's.
+    organisation_name: str = "Merseyside Police Public Protection Unit"
+    organisation_email: str | None = None
+    organisation_phone: str = ""
+    organisation_address: str = ""
+    dpo_email: str | None = None  # the data protection officer; default: organisation_email
+    accessibility_tested_on: date = date(2026, 12, 4)
 
     @field_validator("base_url")
     @classmethod
@@ -92,6 +101,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return tuple(ip_network(n.strip()) for n in value.split(",") if n.strip())
         return value
+
+    @property
+    def contact_email(self) -> str:
+        return self.organisation_email or parseaddr(self.mail_from)[1]
 
     @property
     def zone(self) -> ZoneInfo:
