@@ -352,3 +352,36 @@ async def test_digest_items_lead_with_points_and_actions_and_link_the_briefing(
     assert html.index("Learning points") < html.index("What to do") < html.index("w0 w1")
     assert f'href="{BASE}/briefs/{brief_id}/briefing"' in html
     assert "w120" not in html
+
+
+@pytest.mark.parametrize("frequency", ["immediate", "daily"])
+async def test_emails_track_nobody(
+    quiet: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+    smtp_server: SmtpServer,
+    frequency: str,
+) -> None:
+    """What the privacy notice promises: no images (no open pixels) and every link straight
+    to the page it names (no redirect that could count clicks)."""
+    async with sessions.begin() as session:
+        await factories.person(session, "a@nhs.net", frequency, since=SINCE)
+    await publish(quiet, publisher, clock, "2026-11-23 10:00")
+    if frequency == "daily":
+        await digest(quiet, clock, "daily", "2026-11-24T07:31:00")
+    else:
+        await drain(quiet.server.app)  # type: ignore[arg-type]
+    [message] = smtp_server.messages
+    html = body(message, "html")
+    assert "<img" not in html.lower() and "background=" not in html.lower()
+    links = re.findall(r'href="([^"]+)"', html)
+    assert links
+    straight = (
+        "/briefs/", "/acknowledge/", "/discussions/new/", "/subscriptions/manage/",
+        "/unsubscribe/", "/subscribe", "/feeds", "/privacy",
+    )  # fmt: skip
+    for link in map(unescape, links):
+        assert link.startswith(BASE + "/") or link.startswith("mailto:"), link
+        path = link.removeprefix(BASE)
+        assert path.startswith(straight) or link.startswith("mailto:"), link
