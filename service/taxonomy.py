@@ -17,7 +17,10 @@ _SINGULAR: dict[str, str] = {"themes": "theme", "agencies": "agency", "boroughs"
 DEFAULT_PATH = Path(__file__).with_name("taxonomy.yaml")
 
 _REQUIRED = ("code", "label", "description", "phrases")
-_OPTIONAL = ("parent", "negatable")
+_OPTIONAL = ("parent", "negatable", "weak", "near", "salience")
+_NEAR_FIELDS = ("heads", "context", "within")
+# How far, in words, a context rule may look from its head word (see NearRule).
+MAX_WITHIN = 20
 _CODE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # The phrase grammar documented at the top of taxonomy.yaml: an optional "!", then words
 # separated by single spaces. A word is letters, digits, apostrophes (straight or curly) and
@@ -32,6 +35,19 @@ class TaxonomyError(Exception):
 
 
 @dataclass(frozen=True)
+class NearRule:
+    """A head phrase that counts for its term only with a context word close by.
+
+    "depress*" is parental mental health when "mother", "dad" or "parent*" stands within
+    ``within`` words of it in the same sentence; on its own it may be the child's.
+    """
+
+    heads: tuple[str, ...]
+    context: tuple[str, ...]
+    within: int
+
+
+@dataclass(frozen=True)
 class Term:
     facet: Facet
     code: str
@@ -42,6 +58,13 @@ class Term:
     # Whether "no concerns about X" removes the evidence: true for risks (neglect), false for
     # practice themes where a negation is the finding ("the child was not seen alone").
     negatable: bool = False
+    # Generic words that name the term in passing ("referral", "training"): found like phrases,
+    # but each mention counts half towards how central the term is (docs/tagging.md).
+    weak: tuple[str, ...] = ()
+    near: tuple[NearRule, ...] = ()
+    # What one mention of the term counts towards its weight (docs/tagging.md): below 1 for
+    # themes that nearly every review touches in passing.
+    salience: float = 1.0
 
 
 class Taxonomy:
@@ -189,7 +212,44 @@ class _Loader:
             parent=parent,
             phrases=self.phrases(code, fields["phrases"][1]),
             negatable=self.flag(fields["negatable"][1]) if "negatable" in fields else False,
+            weak=self.phrases(code, fields["weak"][1]) if "weak" in fields else (),
+            near=self.near_rules(code, fields["near"][1]) if "near" in fields else (),
+            salience=self.fraction(fields["salience"][1]) if "salience" in fields else 1.0,
         )
+
+    def fraction(self, node: yaml.Node) -> float:
+        text = self.scalar(node, "a number")
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 < value <= 1:
+            self.fail(node, f"salience must be a number above 0 and at most 1, not {text!r}")
+        return value
+
+    def near_rules(self, code: str, node: yaml.Node) -> tuple[NearRule, ...]:
+        if not isinstance(node, yaml.SequenceNode) or not node.value:
+            self.fail(node, f"near of {code!r} must be a non-empty list of rules")
+        rules = []
+        for item in node.value:
+            if not isinstance(item, yaml.MappingNode):
+                self.fail(item, f"each near rule of {code!r} needs {', '.join(_NEAR_FIELDS)}")
+            fields = {self.scalar(k, "a field name"): (k, v) for k, v in item.value}
+            for name, (key, _) in fields.items():
+                if name not in _NEAR_FIELDS:
+                    self.fail(key, f"unknown field {name!r} in a near rule of {code!r}")
+            missing = [name for name in _NEAR_FIELDS if name not in fields]
+            if missing:
+                self.fail(item, f"near rule of {code!r} is missing {', '.join(map(repr, missing))}")
+            within = self.scalar(fields["within"][1], "a number of words")
+            if not within.isdigit() or not 1 <= int(within) <= MAX_WITHIN:
+                self.fail(fields["within"][1], f"within must be 1 to {MAX_WITHIN} words")
+            heads = self.phrases(code, fields["heads"][1])
+            context = self.phrases(code, fields["context"][1])
+            if any(p.startswith("!") for p in heads + context):
+                self.fail(item, f"a near rule of {code!r} can't hold a blocker")
+            rules.append(NearRule(heads, context, int(within)))
+        return tuple(rules)
 
     def flag(self, node: yaml.Node) -> bool:
         text = self.scalar(node, "true or false").lower()

@@ -25,14 +25,16 @@ def codes(result: TagSuggestions) -> set[tuple[Facet, str]]:
     return {(facet, code) for facet in FACETS for code in result.codes(facet)}
 
 
-def micro_f1(tagger: Tagger, paths: list[Path]) -> dict[Facet, float]:
+def micro_f1(tagger: Tagger, paths: list[Path], suggested: bool = True) -> dict[Facet, float]:
+    """Per facet, over the texts of the files: of the suggested codes, or of every code found."""
     counts = {facet: [0, 0, 0] for facet in FACETS}  # true pos, false pos, false neg
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             example = json.loads(line)
-            result = tagger.tag(example["text"])
+            result = tagger.tag(example["text"], board=example.get("board"))
             for facet in FACETS:
-                expected, found = set(example[facet]), set(result.codes(facet))
+                codes = result.codes(facet) if suggested else result.mentioned(facet)
+                expected, found = set(example[facet]), set(codes)
                 counts[facet][0] += len(expected & found)
                 counts[facet][1] += len(found - expected)
                 counts[facet][2] += len(expected - found)
@@ -42,30 +44,48 @@ def micro_f1(tagger: Tagger, paths: list[Path]) -> dict[Facet, float]:
     }
 
 
-def test_seed_text(tagger: Tagger) -> None:
+def test_seed_text_suggests_few_themes_led_by_its_subject(tagger: Tagger) -> None:
+    """Issue 20: the Child R board response found 13 themes, all alike; the publisher wants the
+    few it is about, the rest offered as "also mentioned"."""
     result = tagger.tag(SEED.read_text(encoding="utf-8"))
-    themes = {"neglect", "domestic-abuse", "safer-sleep", "exploitation", "non-engagement"}
-    agencies = {"police", "childrens-social-care", "education", "early-help"}
-    assert themes <= set(result.codes("themes"))
+    assert len(result.codes("themes")) <= 7
+    assert {tag.code for tag in result.themes[:3]} == {"neglect", "domestic-abuse", "safer-sleep"}
+    also = {"exploitation", "non-engagement", "parental-substance-misuse", "voice-of-the-child"}
+    assert also <= set(result.mentioned("themes")) - set(result.codes("themes"))
+    agencies = {"police", "childrens-social-care", "education", "safeguarding-partnership"}
     assert agencies <= set(result.codes("agencies"))
+    assert "early-help" in result.mentioned("agencies")
     assert result.codes("boroughs") == ["knowsley"]
 
 
 @pytest.mark.skipif(not GOLD_DEV.exists(), reason="shared gold set not present")
 def test_gold_dev_scores(tagger: Tagger) -> None:
-    f1 = micro_f1(tagger, [GOLD_DEV])
+    found = micro_f1(tagger, [GOLD_DEV], suggested=False)
+    assert found["themes"] >= 0.95
+    assert found["agencies"] >= 0.95
+    assert found["boroughs"] == 1.0
+
+
+TUNING = [OWN / "own.jsonl", OWN / "public.jsonl"]
+HELD_OUT = [OWN / "holdout.jsonl", OWN / "public-holdout.jsonl"]
+
+
+def test_tuning_sets_score(tagger: Tagger) -> None:
+    assert sum(len(p.read_text().splitlines()) for p in TUNING) >= 150
+    for suggested in (True, False):
+        f1 = micro_f1(tagger, TUNING, suggested)
+        assert f1["themes"] >= 0.92
+        assert f1["agencies"] >= 0.95
+        assert f1["boroughs"] == 1.0
+
+
+def test_held_out_sets_score(tagger: Tagger) -> None:
+    """A floor, so that a vocabulary change that breaks text it never saw fails; not a target
+    to tune to (tests/data/tagging/README.md)."""
+    f1 = micro_f1(tagger, HELD_OUT)
     assert f1["themes"] >= 0.85
-    assert f1["agencies"] >= 0.85
-    assert f1["boroughs"] == 1.0
-
-
-def test_own_labelled_set_scores(tagger: Tagger) -> None:
-    paths = sorted(OWN.glob("*.jsonl"))
-    assert sum(len(p.read_text().splitlines()) for p in paths) >= 25
-    f1 = micro_f1(tagger, paths)
-    assert f1["themes"] >= 0.9
     assert f1["agencies"] >= 0.9
-    assert f1["boroughs"] >= 0.95
+    assert f1["boroughs"] == 1.0
 
 
 def test_own_set_covers_every_code() -> None:
@@ -198,9 +218,11 @@ def test_evidence_slices_back_sorted_and_capped(tagger: Tagger) -> None:
     result = tagger.tag(text)
     for facet in FACETS:
         tags = getattr(result, facet)
-        assert [t.code for t in tags] == sorted(t.code for t in tags)
+        assert [t.code for t in tags] == [
+            t.code for t in sorted(tags, key=lambda t: (-t.score, t.code))
+        ]
         for tag in tags:
-            assert 1 <= len(tag.evidence) <= MAX_EVIDENCE
+            assert 1 <= len(tag.evidence) <= min(MAX_EVIDENCE, tag.mentions)
             assert [e.start for e in tag.evidence] == sorted(e.start for e in tag.evidence)
             assert all(text[e.start : e.end] == e.text for e in tag.evidence)
     assert len(result.agencies[0].evidence) > 0
@@ -209,20 +231,27 @@ def test_evidence_slices_back_sorted_and_capped(tagger: Tagger) -> None:
 
 def test_labels_and_json_shape(tagger: Tagger) -> None:
     data = tagger.tag("The health visitor in Wirral.").model_dump()
+    one = {"weight": 1.0, "suggested": True, "score": 1.0, "mentions": 1}
     assert data == {
         "themes": [],
         "agencies": [
             {
                 "code": "health-visiting",
                 "label": "Health visiting and school nursing",
-                "evidence": [{"text": "health visitor", "start": 4, "end": 18}],
+                **one,
+                "evidence": [
+                    {"text": "health visitor", "start": 4, "end": 18, "field": "text", "score": 1.0}
+                ],
             }
         ],
         "boroughs": [
             {
                 "code": "wirral",
                 "label": "Wirral",
-                "evidence": [{"text": "Wirral", "start": 22, "end": 28}],
+                **one,
+                "evidence": [
+                    {"text": "Wirral", "start": 22, "end": 28, "field": "text", "score": 1.0}
+                ],
             }
         ],
     }

@@ -101,6 +101,24 @@ def test_a_board_may_add_codes(tmp_path: Path) -> None:
     assert "ambulance" in load_taxonomy(write(tmp_path, extra)).codes("agencies")
 
 
+NEAR = "    phrases: [neglect*]\n"
+NEAR_RULE = "    near:\n      - heads: [unkempt]\n        context: [mother]\n        within: 5\n"
+WITH_NEAR = GOOD.replace(NEAR, NEAR + NEAR_RULE)
+
+
+def test_weak_phrases_near_rules_and_salience_are_read(tmp_path: Path) -> None:
+    text = WITH_NEAR.replace(
+        "    phrases: [neglect*]\n", "    salience: 0.5\n    phrases: [neglect*]\n    weak: [dirty]\n"
+    )
+    neglect = load_taxonomy(write(tmp_path, text)).get("themes", "neglect")
+    assert neglect.weak == ("dirty",)
+    assert neglect.salience == 0.5
+    [rule] = neglect.near
+    assert (rule.heads, rule.context, rule.within) == (("unkempt",), ("mother",), 5)
+    plain = load_taxonomy(write(tmp_path, GOOD)).get("themes", "neglect")
+    assert (plain.weak, plain.near, plain.salience) == ((), (), 1.0)
+
+
 BROKEN = [
     ("syntax", GOOD.replace("phrases: [neglect*]", "phrases: [neglect*"), 7, "invalid YAML"),
     ("missing", GOOD.replace("    description: Midwives.\n", ""), 12, "missing 'description'"),
@@ -125,6 +143,27 @@ BROKEN = [
         "true or false",
     ),
     ("version", GOOD.replace("version: 1", "version: one"), 1, "version"),
+    (
+        "salience",
+        GOOD.replace("    phrases: [neglect*]", "    salience: 1.5\n    phrases: [neglect*]"),
+        6,
+        "salience must be a number above 0 and at most 1",
+    ),
+    (
+        "weak",
+        GOOD.replace("    phrases: [neglect*]", "    phrases: [neglect*]\n    weak: []"),
+        7,
+        "must be a non-empty list",
+    ),
+    ("near within", WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace("within: 5", "within: 50")), 10, "1 to 20"),
+    ("near field", WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace("within:", "reach:")), 10, "unknown field"),
+    ("near missing", WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace("        within: 5\n", "")), 8, "missing"),
+    (
+        "near blocker",
+        WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace("[mother]", "['!mother']")),
+        8,
+        "can't hold a blocker",
+    ),
     (
         "field",
         GOOD.replace("    label: Wirral\n", "    label: Wirral\n    colour: red\n"),

@@ -1,6 +1,14 @@
 """Explainable, rule-based tagging of case-review text against the taxonomy."""
 
-from service.tagging.models import Evidence, SuggestedTag, TagSuggestions, brief_text
+from service.tagging.models import BriefText, Evidence, SuggestedTag, TagSuggestions, brief_text
 from service.tagging.tagger import MAX_EVIDENCE, Tagger
 
-__all__ = ["MAX_EVIDENCE", "Evidence", "SuggestedTag", "TagSuggestions", "Tagger", "brief_text"]
+__all__ = [
+    "MAX_EVIDENCE",
+    "BriefText",
+    "Evidence",
+    "SuggestedTag",
+    "TagSuggestions",
+    "Tagger",
+    "brief_text",
+]

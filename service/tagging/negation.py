@@ -134,6 +134,11 @@ class Negations:
         self._cue_words = cue_words
         self._cues: _CueSpans | None = None
 
+    @property
+    def lowered(self) -> str | None:
+        """The lowercased text, when its offsets are the text's."""
+        return self._lowered
+
     def is_negated(self, start: int, end: int) -> bool:
         """The same answer as is_negated(text, start, end)."""
         text, lowered = self.text, self._lowered

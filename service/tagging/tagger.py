@@ -1,4 +1,5 @@
-"""The rule-based tagger: taxonomy phrases found in the text, minus negated and blocked mentions."""
+"""The rule-based tagger: taxonomy phrases found in the text, minus negated and blocked mentions,
+each code weighed by how central it is (salience.py)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,23 @@ import re
 from collections import defaultdict
 from typing import Any, NamedTuple
 
-from service.tagging.models import TagSuggestions
+from service.tagging.context import Context
+from service.tagging.models import BriefText, TagSuggestions
 from service.tagging.negation import CUE_WORDS, Negations
 from service.tagging.phrases import KEY_LENGTH, Phrase, alternation
+from service.tagging.salience import (
+    MAX_EVIDENCE,
+    WEAK,
+    Bar,
+    Layout,
+    Mention,
+    plain_layout,
+    score_facet,
+)
 from service.tagging.scan import StartFinder, starts_word
 from service.taxonomy import FACETS, Facet, Taxonomy
 
-MAX_EVIDENCE = 5
+__all__ = ["MAX_EVIDENCE", "Tagger"]
 # Without a scan (see StartFinder.scan) every word is tried, as the group of its match.
 _EVERY_WORD = re.compile(r"(\w+)")
 # Distinct words remembered with their candidate patterns; prose reuses a few thousand words.
@@ -121,60 +132,131 @@ class _PhraseIndex:
         return candidate
 
 
-def _facet_phrases(taxonomy: Taxonomy, facet: Facet) -> list[Phrase]:
-    """One Phrase per distinct phrase text, carrying every code that lists it."""
-    codes: dict[str, list[str]] = defaultdict(list)
+class _Hit(NamedTuple):
+    """What a key of a phrase stands for: a code, the strength of the mention, its near rule."""
+
+    code: str
+    strength: float
+    context: Context | None
+
+
+def _facet_phrases(taxonomy: Taxonomy, facet: Facet) -> tuple[list[Phrase], dict[str, _Hit]]:
+    """One Phrase per distinct phrase text, carrying the key of every hit it stands for.
+
+    A key is the code for a phrase, "code|weak" for a weak phrase and "code|nearN" for the
+    heads of the term's Nth near rule.
+    """
+    keys: dict[str, list[str]] = defaultdict(list)
+    hits: dict[str, _Hit] = {}
     for term in taxonomy.terms(facet):
+        hits[term.code] = _Hit(term.code, term.salience, None)
         for source in term.phrases:
             if source.startswith("!"):
-                codes.setdefault(source, [])
+                keys.setdefault(source, [])
             else:
-                codes[source].append(term.code)
-    return [Phrase(s, tuple(c), blocker=s.startswith("!")) for s, c in codes.items()]
+                keys[source].append(term.code)
+        if term.weak:
+            hits[f"{term.code}|weak"] = _Hit(term.code, WEAK * term.salience, None)
+        for source in term.weak:
+            keys[source].append(f"{term.code}|weak")
+        for index, rule in enumerate(term.near):
+            key = f"{term.code}|near{index}"
+            hits[key] = _Hit(term.code, term.salience, Context.of(rule))
+            for source in rule.heads:
+                keys[source].append(key)
+    phrases = [Phrase(s, tuple(c), blocker=s.startswith("!")) for s, c in keys.items()]
+    return phrases, hits
 
 
 class Tagger:
-    """Suggests taxonomy codes for a text, each with the spans that support it."""
+    """Suggests taxonomy codes for a text, each with its weight and the spans that support it."""
 
     def __init__(self, taxonomy: Taxonomy) -> None:
         self._taxonomy = taxonomy
+        phrases: dict[Facet, list[Phrase]] = {}
+        self._hits: dict[Facet, dict[str, _Hit]] = {}
+        for facet in FACETS:
+            phrases[facet], self._hits[facet] = _facet_phrases(taxonomy, facet)
         self._negatable = {
-            f: frozenset(t.code for t in taxonomy.terms(f) if t.negatable) for f in FACETS
+            f: frozenset(k for k, hit in self._hits[f].items() if _negatable(taxonomy, f, hit))
+            for f in FACETS
         }
-        self._index = _PhraseIndex({f: _facet_phrases(taxonomy, f) for f in FACETS})
+        self._index = _PhraseIndex(phrases)
 
-    def tag(self, text: str) -> TagSuggestions:
-        """Tags sorted by code; evidence sorted by offset, at most MAX_EVIDENCE per tag."""
+    def tag(self, text: str, *, board: str | None = None) -> TagSuggestions:
+        """The tags of a plain text; its title and learning sections are found by their look.
+
+        ``board`` is the source board: its boroughs count when the text names none.
+        """
         lowered = text.lower()
+        return self._tag(text, lowered, plain_layout(text, lowered), board)
+
+    def tag_brief(self, brief: BriefText, *, board: str | None = None) -> TagSuggestions:
+        """The tags of a brief's text, with its title and learning points known."""
+        points = ((brief.points_start, len(brief.text)),)
+        text = brief.text
+        return self._tag(text, text.lower(), Layout(brief.title_end, points), board)
+
+    def _tag(self, text: str, lowered: str, layout: Layout, board: str | None) -> TagSuggestions:
         found = self._index.find(text, lowered)
         negations = Negations(text, lowered, found.cue_words)
-        tags = {f: self._tag_facet(f, negations, found.matches[f]) for f in FACETS}
+        tags: dict[Facet, list[dict[str, Any]]] = {}
+        words = len(text.split())
+        for facet in FACETS:
+            mentions = self._mentions(facet, negations, found.matches[facet])
+            tags[facet] = score_facet(text, mentions, layout, Bar.of(facet, words))
+        if board and not tags["boroughs"]:
+            tags["boroughs"] = self._board_boroughs(board)
+        label = self._taxonomy.get
+        for facet, facet_tags in tags.items():
+            for tag in facet_tags:
+                tag["label"] = label(facet, tag["code"]).label
         # One validation of the whole result is much cheaper than building each model.
         return TagSuggestions.model_validate(tags)
 
-    def _tag_facet(
-        self, facet: Facet, negations: Negations, matches: list[_Match]
-    ) -> list[dict[str, Any]]:
-        evidence: dict[str, list[dict[str, Any]]] = {}
-        # Codes with all their evidence need no more, nor the costly negation check.
-        full: set[str] = set()
+    def _mentions(self, facet: Facet, negations: Negations, matches: list[_Match]) -> list[Mention]:
+        """The affirmed mentions, one per code a match stands for (its strongest hit)."""
+        hits = self._hits[facet]
         negatable = self._negatable[facet]
         text = negations.text
-        for start, end, codes in matches:
-            if not full.isdisjoint(codes):
-                codes = tuple(c for c in codes if c not in full)
-                if not codes:
+        lowered = negations.lowered
+        mentions: list[Mention] = []
+        for start, end, keys in matches:
+            if not negatable.isdisjoint(keys) and negations.is_negated(start, end):
+                keys = tuple(k for k in keys if k not in negatable)
+            if len(keys) == 1 and hits[keys[0]].context is None:
+                hit = hits[keys[0]]
+                mentions.append(Mention(start, end, hit.code, hit.strength))
+                continue
+            best: dict[str, Mention] = {}
+            for key in keys:
+                hit = hits[key]
+                span: tuple[int, int] | None = (start, end)
+                if hit.context is not None:
+                    span = hit.context.span(text, lowered, start, end)
+                if span is None:
                     continue
-            if not negatable.isdisjoint(codes) and negations.is_negated(start, end):
-                codes = tuple(c for c in codes if c not in negatable)
-            span = {"text": text[start:end], "start": start, "end": end}
-            for code in codes:
-                spans = evidence.setdefault(code, [])
-                spans.append(span)
-                if len(spans) == MAX_EVIDENCE:
-                    full.add(code)
-        label = self._taxonomy.get
-        return [
-            {"code": code, "label": label(facet, code).label, "evidence": spans}
-            for code, spans in sorted(evidence.items())
+                mention = Mention(span[0], span[1], hit.code, hit.strength)
+                kept = best.get(hit.code)
+                if kept is None or mention.strength > kept.strength:
+                    best[hit.code] = mention
+            mentions += best.values()
+        return mentions
+
+    def _board_boroughs(self, board: str) -> list[dict[str, Any]]:
+        """The boroughs the source board names, all suggested, their evidence in the board."""
+        found = self._index.find(board, board.lower())
+        mentions = [
+            Mention(start, end, self._hits["boroughs"][key].code, 1.0)
+            for start, end, keys in found.matches["boroughs"]
+            for key in keys
         ]
+        tags = score_facet(board, mentions, Layout(), Bar())
+        for tag in tags:
+            for evidence in tag["evidence"]:
+                evidence["field"] = "source.board"
+        return tags
+
+
+def _negatable(taxonomy: Taxonomy, facet: Facet, hit: _Hit) -> bool:
+    return taxonomy.get(facet, hit.code).negatable
