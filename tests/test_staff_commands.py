@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from click.testing import CliRunner
 
+from tests.briefs_data import brief_body
 from tests.test_cli import invoke, runner
 
 __all__ = ["runner"]
@@ -39,3 +43,20 @@ def test_list_change_a_role_and_remove(runner: CliRunner) -> None:
     assert invoke(runner, "staff", "list").stdout == (
         "lead@knowsley.gov.uk\tpublisher\npub@nhs.net\tadmin\n"
     )
+
+
+def test_an_import_is_not_recorded_against_someone_removed(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    brief = tmp_path / "brief.json"
+    brief.write_text(json.dumps(brief_body()))
+    assert invoke(runner, "staff", "add", "gone@nhs.net", "--role", "publisher").exit_code == 0
+    assert invoke(runner, "staff", "add", "lead@nhs.net", "--role", "admin").exit_code == 0
+    assert invoke(runner, "staff", "remove", "gone@nhs.net").exit_code == 0
+    refused = invoke(runner, "briefs", "import", str(brief), "--as", "gone@nhs.net")
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "learnhub: gone@nhs.net is not a member of staff; add them with learnhub staff add\n"
+    )
+    imported = invoke(runner, "briefs", "import", str(brief), "--as", "lead@nhs.net")
+    assert imported.exit_code == 0, imported.output

@@ -143,7 +143,7 @@ async def _importer(sessions: async_sessionmaker[AsyncSession], email: str | Non
     async with sessions.begin() as session:
         address = staff_service.normalise_email(email) if email else staff_service.COMMAND_LINE
         found = await session.scalar(select(StaffMember).where(StaffMember.email == address))
-        if found is not None:
+        if found is not None and found.removed_at is None:
             return found
         if email:
             raise Failure(f"{email} is not a member of staff; add them with learnhub staff add")
