@@ -33,7 +33,7 @@ from service.briefs.documents.reader import size_label
 from service.briefs.models import Audience, Brief, BriefHistory, Status
 from service.briefs.queries import SINGULAR, Filters, audiences_for
 from service.feeds.links import feed_links
-from service.feeds.service import describe, facet_url, query_url
+from service.feeds.service import describe
 from service.taxonomy import FACETS, Facet, Taxonomy
 
 routes = web.RouteTableDef()
@@ -58,6 +58,12 @@ def read_filters(query: Any, taxonomy: Taxonomy) -> Filters:
         for facet in FACETS
     }
     return Filters(**chosen)
+
+
+def _feeds_page(pairs: list[tuple[str, str]]) -> str:
+    """The feeds page showing these choices' feed addresses, to copy (a feed's own address
+    opened in a browser shows its XML)."""
+    return "/feeds?" + urlencode(pairs) + "#your-feed" if pairs else "/feeds"
 
 
 def _home(pairs: list[tuple[str, str]]) -> str:
@@ -124,7 +130,7 @@ async def index(request: web.Request) -> web.Response:
         "number": number,
         "last": last,
         "subscribe_url": "/subscribe" + ("?" + urlencode(_pairs(filters)) if chosen else ""),
-        "feed_url": query_url(base_url, filters, "atom"),
+        "feed_url": _feeds_page(_pairs(filters)),
     }
     if chosen:
         context["feed_links"] = feed_links(base_url, describe(filters, taxonomy), filters)
@@ -174,9 +180,9 @@ async def brief_page(request: web.Request) -> web.Response:
         "params": SINGULAR,
         "history": public_history(history, brief.audience, practitioner=signed_in),
         "feeds": [
-            {"tag": tag, "url": facet_url(base_url, tag.facet, tag.code, "atom")} for tag in tags
+            {"tag": tag, "url": _feeds_page([(SINGULAR[tag.facet], tag.code)])} for tag in tags
         ],
-        "combined_feed": query_url(base_url, filters, "atom") if tags else None,
+        "combined_feed": _feeds_page(_pairs(filters)) if tags else None,
         "subscribe_url": "/subscribe?" + urlencode(_pairs(filters)),
         "feed_links": feed_links(base_url, describe(filters, taxonomy), filters),
         "briefing_url": f"/briefs/{brief.id}/briefing",
@@ -244,7 +250,6 @@ async def taxonomy_page(request: web.Request) -> web.Response:
     if facet not in FACETS:
         raise web.HTTPNotFound()
     taxonomy = request.app[tagging_key].taxonomy
-    base_url = request.app[settings_key].base_url
     param = SINGULAR[facet]
     audiences = audiences_for(practitioner(request) is not None)
     async with request.app[readonly_key]() as session:
@@ -255,7 +260,7 @@ async def taxonomy_page(request: web.Request) -> web.Response:
             "count": counts[facet][term.code],
             "parent": taxonomy.get(facet, term.parent).label if term.parent else None,
             "briefs_url": "/?" + urlencode([(param, term.code)]),
-            "feed_url": facet_url(base_url, facet, term.code, "atom"),
+            "feed_url": _feeds_page([(param, term.code)]),
             "subscribe_url": "/subscribe?" + urlencode([(param, term.code)]),
         }
         for term in taxonomy.terms(facet)

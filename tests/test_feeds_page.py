@@ -75,3 +75,20 @@ async def test_error_pages_carry_the_feed_links(client: TestClient) -> None:
     html = await response.text()
     for link in AUTODISCOVERY:
         assert link in head(html)
+
+
+async def test_the_page_names_readers_that_work_today_and_offers_to_copy(
+    client: TestClient,
+) -> None:
+    html = await (await client.get("/feeds?theme=neglect")).text()
+    where = html.split('id="where"', 1)[1]
+    for reader in ("Thunderbird", "Classic Outlook for Windows", "Workflows app", "Slack"):
+        assert reader in where
+    assert "The new Outlook for Windows and Outlook on the web cannot follow feeds" in where
+    assert "the old RSS connector has been retired" in where
+    # Each address has a Copy button (shown by the script where the clipboard works) and a
+    # status that says what happened; no link opens the raw XML.
+    for field in ("all-atom", "all-rss", "chosen-atom", "chosen-rss"):
+        assert f'data-copy="{field}" hidden>Copy' in html
+        assert f'id="{field}-status" role="status"' in html
+    assert "Open the atom feed" not in html.lower()

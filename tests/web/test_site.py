@@ -167,7 +167,8 @@ async def test_brief_page(client: TestClient, publisher: dict[str, str], clock: 
     assert "Discuss safer sleep at every contact" in html
     assert "Updated. Added the coroner&#39;s findings." in html
     assert "publisher@merseyside.police.uk" not in html  # staff stay private
-    assert 'href="https://learnhub.example/feeds/themes/safer-sleep.atom"' in html
+    # A tag's feed: the feeds page with its address to copy (a feed in a browser is XML).
+    assert 'href="/feeds?theme=safer-sleep#your-feed">A feed of Safer sleep</a>' in html
     assert (
         'href="/subscribe?theme=infants&amp;theme=safer-sleep&amp;agency=health-visiting'
         '&amp;borough=sefton"' in html
