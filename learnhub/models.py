@@ -6,7 +6,7 @@ from practice.discussions.models import DiscussionAction, TeamDiscussion
 from practice.impact.models import DailyCarried, DailyEmails, RolledUp
 from service.audit.models import AuditEvent
 from service.briefs.documents.models import BriefDocument
-from service.briefs.models import Brief, BriefHistory, BriefTag
+from service.briefs.models import Brief, BriefHistory, BriefTag, TagCorrection
 from service.briefs.search import BriefSearchDocument
 from service.db import Base
 from service.events.models import Event
@@ -29,3 +29,4 @@ __all__ += ["Acknowledgement", "DomainAgency"]
 __all__ += ["DailyCarried", "DailyEmails", "RolledUp"]
 __all__ += ["BriefDocument"]
 __all__ += ["AuditEvent"]
+__all__ += ["TagCorrection"]

@@ -243,3 +243,72 @@ def test_0010_adds_the_briefing_fields_and_keeps_the_search_triggers(scratch_url
         assert any(name.startswith("briefs_fts") for name in after)
     assert row[:2] == (None, None)
     assert [v if isinstance(v, list) else json.loads(str(v)) for v in row[2:]] == [[], [], []]
+
+
+def test_0016_adds_tag_weights_and_corrections_and_goes_back_without_losing_briefs(
+    scratch_url: str,
+) -> None:
+    """Tags stored before have no weight; an old brief has nothing also mentioned; down again,
+    the briefs and their tags are all there (a batch copy of briefs on SQLite would cascade)."""
+    brief = "5f0c6f5c-6a0b-4f4e-8a55-3d1f1e0c9a16"
+
+    async def go() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+        await upgrade(scratch_url, "0015")
+        engine = db.create_engine(scratch_url)
+        brief_id = brief if scratch_url.startswith("postgresql") else brief.replace("-", "")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO staff_members (id, email, role, token_hash, created_at) "
+                    "VALUES (1, 's@nhs.net', 'publisher', 'x', CURRENT_TIMESTAMP)"
+                )
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO briefs (id, title, summary, summary_html, learning_points, "
+                    "source_review, source_board, audience, status, revision, created_at, "
+                    "updated_at, created_by, publisher_facets) VALUES (:id, 'Baby T', 's', "
+                    "'s', '[]', 'r', 'b', 'public', 'draft', 1, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP, 1, '[]')"
+                ),
+                {"id": brief_id},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO brief_tags (brief_id, facet, code, source, evidence) "
+                    "VALUES (:id, 'themes', 'safer-sleep', 'auto', '[]')"
+                ),
+                {"id": brief_id},
+            )
+        await upgrade(scratch_url, "0016")
+        async with engine.connect() as connection:
+            after = (
+                await connection.execute(
+                    text(
+                        "SELECT t.code, t.weight, t.suggested, b.also_mentioned "
+                        "FROM brief_tags t JOIN briefs b ON b.id = t.brief_id"
+                    )
+                )
+            ).all()
+            corrections = await connection.scalar(text("SELECT count(*) FROM tag_corrections"))
+            assert corrections == 0
+        await downgrade(scratch_url, "0015")
+        async with engine.connect() as connection:
+            back = (
+                await connection.execute(
+                    text(
+                        "SELECT b.title, t.code FROM brief_tags t "
+                        "JOIN briefs b ON b.id = t.brief_id"
+                    )
+                )
+            ).all()
+        await engine.dispose()
+        return after, back
+
+    after, back = asyncio.run(go())
+    assert [(code, weight, suggested) for code, weight, suggested, _ in after] == [
+        ("safer-sleep", None, None)
+    ]
+    mentioned = after[0][3]  # JSON comes back as text on SQLite
+    assert (json.loads(mentioned) if isinstance(mentioned, str) else mentioned) == []
+    assert back == [("Baby T", "safer-sleep")]

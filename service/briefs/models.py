@@ -5,7 +5,19 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import Base, UTCDateTime
@@ -67,6 +79,11 @@ class Brief(Base):
     questions: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # Each {"title", "url"}, the URL http(s).
     resources: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
+    # What the tagger found and did not suggest ("also mentioned"), each {"facet", "code",
+    # "weight", "evidence"}: shown beside the brief's tags, applied to nothing.
+    also_mentioned: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
 
     tags: Mapped[list[BriefTag]] = relationship(
         back_populates="brief",
@@ -92,8 +109,41 @@ class BriefTag(Base):
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     source: Mapped[str] = mapped_column(String(16))
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The tagger's weight for the code and whether it suggested it (docs/tagging.md): for a
+    # publisher's code the tagger did not find, 0 and false. Null on tags stored before
+    # weights existed (migration 0016), until the brief is next edited.
+    weight: Mapped[float | None] = mapped_column(Float)
+    suggested: Mapped[bool | None] = mapped_column(Boolean)
 
     brief: Mapped[Brief] = relationship(back_populates="tags")
+
+
+class TagCorrection(Base):
+    """Where a publisher's codes differ from the tagger's suggestions for a brief.
+
+    One row per brief, facet and code, kept as long as the publisher's choice for the facet
+    disagrees with the tagger on that code: "added" (the publisher chose it, the tagger did not
+    suggest it) or "removed" (the tagger suggested it, the publisher left it out). The
+    evidence is what the tagger found for the code; the text is what it read.
+    """
+
+    __tablename__ = "tag_corrections"
+    __table_args__ = (
+        UniqueConstraint("brief_id", "facet", "code"),
+        Index("ix_tag_corrections_code", "facet", "code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brief_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("briefs.id", ondelete="CASCADE"))
+    facet: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(8))
+    tagger_weight: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    text: Mapped[str] = mapped_column(Text)
+    revision: Mapped[int] = mapped_column(Integer)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class BriefHistory(Base):

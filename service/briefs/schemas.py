@@ -124,21 +124,48 @@ class WithdrawRequest(LifecycleRequest):
 
 
 class EvidenceOut(Response):
+    """A span of the brief's analysed text (title, summary, learning points) or of its board."""
+
     text: str
     start: int
     end: int
+    field: Literal["text", "source.board"] = "text"
+    score: float | None = None
 
 
 class TagOut(Response):
     code: str
     source: Literal["auto", "publisher"]
+    weight: float | None = Field(
+        default=None,
+        description="The tagger's weight for the code, 0 to 1 (0 when it did not find it); "
+        "null on tags stored before weights existed",
+    )
+    suggested: bool | None = Field(
+        default=None, description="Whether the tagger suggested the code (null as weight)"
+    )
     evidence: list[EvidenceOut]
+
+
+class MentionedOut(Response):
+    """A code the tagger found and did not suggest: shown, applied to nothing."""
+
+    code: str
+    weight: float
+    evidence: list[EvidenceOut]
+
+
+class AlsoMentionedOut(Response):
+    themes: list[MentionedOut] = Field(default_factory=list)
+    agencies: list[MentionedOut] = Field(default_factory=list)
+    boroughs: list[MentionedOut] = Field(default_factory=list)
 
 
 class TaggingOut(Response):
     themes: list[TagOut]
     agencies: list[TagOut]
     boroughs: list[TagOut]
+    also_mentioned: AlsoMentionedOut = Field(default_factory=AlsoMentionedOut)
 
 
 class SourceOut(Response):
@@ -232,7 +259,7 @@ def brief_out(brief: Any, base_url: str) -> BriefOut:
         themes=[t.code for t in tags["themes"]],
         agencies=[t.code for t in tags["agencies"]],
         boroughs=[t.code for t in tags["boroughs"]],
-        tagging=TaggingOut.model_validate(tags),
+        tagging=TaggingOut.model_validate({**tags, "also_mentioned": _mentioned(brief)}),
         audience=brief.audience,
         status=brief.status,
         revision=brief.revision,
@@ -244,6 +271,13 @@ def brief_out(brief: Any, base_url: str) -> BriefOut:
         publication=brief.publication,
         url=f"{base_url}/briefs/{brief.id}",
     )
+
+
+def _mentioned(brief: Any) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {facet: [] for facet in FACET_NAMES}
+    for item in brief.also_mentioned or []:
+        found[item["facet"]].append(item)
+    return found
 
 
 class HistoryList(Response):

@@ -15,11 +15,12 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.briefs import corrections
 from service.briefs.models import Audience, Brief, BriefHistory, Status
 from service.briefs.render import render_summary
 from service.briefs.schemas import BRIEFING_FIELDS, BriefCreate, BriefUpdate
 from service.briefs.tags import apply as apply_tags
-from service.briefs.tags import check_codes
+from service.briefs.tags import check_codes, suggest
 from service.errors import Conflict, NotFound
 from service.events import service as events
 from service.events.models import EventType
@@ -85,10 +86,12 @@ async def create(
     )
     _set_source(brief, data.source)
     _set_briefing(brief, data, BRIEFING_FIELDS)
-    apply_tags(brief, tagging.tagger, chosen)
+    suggestions = suggest(brief, tagging.tagger)
+    apply_tags(brief, suggestions, chosen)
     session.add(brief)
     _history(session, brief, "create", staff, now, changes=list(CONTENT_FIELDS))
     await session.flush()
+    await corrections.record(session, brief, suggestions, chosen, staff=staff, now=now)
     return brief
 
 
@@ -110,13 +113,16 @@ async def update(
     check_codes(tagging.taxonomy, chosen)
     before = _snapshot(brief)
     _set_content(brief, data)
-    apply_tags(brief, tagging.tagger, chosen)
+    suggestions = suggest(brief, tagging.tagger)
+    apply_tags(brief, suggestions, chosen)
     changes = [field for field, value in _snapshot(brief).items() if before[field] != value]
     if not changes:
+        await corrections.record(session, brief, suggestions, chosen, staff=staff, now=now)
         return brief
     brief.revision += 1
     brief.updated_at = now
     _history(session, brief, "edit", staff, now, changes, data.change_note, data.significant)
+    await corrections.record(session, brief, suggestions, chosen, staff=staff, now=now)
     if brief.status != Status.published:
         await session.flush()
         return brief

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from service.briefs.models import Brief, BriefTag, TagSource
 from service.errors import Invalid
-from service.tagging import SuggestedTag, Tagger, TagSuggestions, brief_text
+from service.tagging import BriefText, SuggestedTag, Tagger, TagSuggestions
 from service.taxonomy import FACETS, Facet, Taxonomy
 
 
@@ -22,13 +23,21 @@ def check_codes(taxonomy: Taxonomy, chosen: Mapping[Facet, list[str] | None]) ->
         raise Invalid(f"unknown taxonomy codes: {names}", details)
 
 
-def apply(brief: Brief, tagger: Tagger, chosen: Mapping[Facet, list[str] | None]) -> None:
+def suggest(brief: Brief, tagger: Tagger) -> TagSuggestions:
+    """The tagger's suggestions for the brief as it now reads, its source board included."""
+    text = BriefText.of(brief.title, brief.summary, brief.learning_points)
+    return tagger.tag_brief(text, board=brief.source_board)
+
+
+def apply(
+    brief: Brief, suggestions: TagSuggestions, chosen: Mapping[Facet, list[str] | None]
+) -> None:
     """Set the brief's tags.
 
     A facet the publisher sets (now or before) keeps exactly the publisher's codes; the
-    others follow the tagger, re-run on the current text. Evidence is refreshed either way.
+    others take the tagger's suggested codes, from the current text. Evidence, weights and
+    what is "also mentioned" are refreshed either way.
     """
-    suggestions = tagger.tag(brief_text(brief.title, brief.summary, brief.learning_points))
     owned = set(brief.publisher_facets or [])
     wanted: list[BriefTag] = []
     for facet in FACETS:
@@ -41,6 +50,13 @@ def apply(brief: Brief, tagger: Tagger, chosen: Mapping[Facet, list[str] | None]
             wanted += _auto_tags(facet, suggestions)
     brief.publisher_facets = sorted(owned)
     _replace(brief, wanted)
+    applied = {(tag.facet, tag.code) for tag in wanted}
+    brief.also_mentioned = [
+        {"facet": facet, "code": s.code, "weight": s.weight, "evidence": _dump(s)}
+        for facet in FACETS
+        for s in getattr(suggestions, facet)
+        if (facet, s.code) not in applied
+    ]
 
 
 def _replace(brief: Brief, wanted: list[BriefTag]) -> None:
@@ -50,29 +66,35 @@ def _replace(brief: Brief, wanted: list[BriefTag]) -> None:
     for new in wanted:
         tag = existing.get((new.facet, new.code), new)
         tag.source, tag.evidence = new.source, new.evidence
+        tag.weight, tag.suggested = new.weight, new.suggested
         tags.append(tag)
-    brief.tags = tags
+    # In the order the relationship loads them in, so that a brief reads the same either way.
+    brief.tags = sorted(tags, key=lambda tag: tag.code)
 
 
 def _auto_tags(facet: Facet, suggestions: TagSuggestions) -> list[BriefTag]:
     return [
-        BriefTag(facet=facet, code=s.code, source=TagSource.auto.value, evidence=_dump(s))
-        for s in getattr(suggestions, facet)
+        _tag(facet, s.code, TagSource.auto, s) for s in getattr(suggestions, facet) if s.suggested
     ]
 
 
 def _publisher_tags(facet: Facet, codes: list[str], suggestions: TagSuggestions) -> list[BriefTag]:
-    found = {s.code: s for s in getattr(suggestions, facet)}
     return [
-        BriefTag(
-            facet=facet,
-            code=code,
-            source=TagSource.publisher.value,
-            evidence=_dump(found[code]) if code in found else [],
-        )
+        _tag(facet, code, TagSource.publisher, suggestions.get(facet, code))
         for code in dict.fromkeys(codes)
     ]
 
 
-def _dump(suggestion: SuggestedTag) -> list[dict[str, object]]:
+def _tag(facet: Facet, code: str, source: TagSource, found: SuggestedTag | None) -> BriefTag:
+    return BriefTag(
+        facet=facet,
+        code=code,
+        source=source.value,
+        evidence=_dump(found) if found else [],
+        weight=found.weight if found else 0.0,
+        suggested=found.suggested if found else False,
+    )
+
+
+def _dump(suggestion: SuggestedTag) -> list[dict[str, Any]]:
     return [e.model_dump() for e in suggestion.evidence]

@@ -6,7 +6,7 @@ changes, groups, exports), which the audit log reads beside ``brief_history`` (i
 part 5).
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-04 17:00:00
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 import service.db
 
 revision: str = "0017"
-down_revision: str | Sequence[str] | None = "0015"
+down_revision: str | Sequence[str] | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
