@@ -5,15 +5,14 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from typing import Any
 
 import click
 
 from digests.commands import digest_group
 from service.briefs.commands import briefs_group, demo_group
-from service.briefs.queries import SINGULAR
 from service.commands import Failure, load_settings, run
 from service.staff.commands import staff_group
+from service.tagging.commands import tag_group
 
 
 @click.group()
@@ -83,27 +82,8 @@ def db_upgrade() -> None:
     click.echo("The database schema is up to date.")
 
 
-@cli.command("tag")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the JSON of POST /api/v1/tagging/suggest."
-)
-def tag(file: Any, as_json: bool) -> None:
-    """The tags the tagger would give the text in FILE (- reads standard input)."""
-    from service.tagging import Tagger
-    from service.taxonomy import FACETS, default_taxonomy
-
-    suggestions = Tagger(default_taxonomy()).tag(file.read())
-    if as_json:
-        click.echo(suggestions.model_dump_json(indent=2))
-        return
-    for facet in FACETS:
-        for suggested in getattr(suggestions, facet):
-            quotes = ", ".join(f"“{e.text}” at {e.start}" for e in suggested.evidence)
-            click.echo(f"{SINGULAR[facet]}: {suggested.code} ({suggested.label}): {quotes}")
-
-
 cli.add_command(staff_group)
+cli.add_command(tag_group)
 cli.add_command(briefs_group)
 cli.add_command(demo_group)
 cli.add_command(digest_group)
