@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from service.tagging.phrases import Phrase, alternation, phrase_regex
 from service.taxonomy import NearRule
 
-_WORD = re.compile(r"\w+")
+# A word for counting reach: "mother's" is one.
+_WORD = re.compile(r"\w+(?:['\u2019]\w+)*")
 # The end of a sentence or a paragraph: a context word beyond it belongs to another thought.
 _SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n\s*\n")
 # Characters looked at for each word of reach: generous, then cut to whole words.
