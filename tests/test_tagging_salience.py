@@ -156,6 +156,8 @@ def test_the_board_gives_the_borough_when_the_text_names_none(
 
 
 def test_a_borough_the_text_names_wins_over_the_board(tagger: Tagger) -> None:
-    result = tagger.tag("The family lived in Bootle.", board="Wirral Safeguarding Children Partnership")
+    result = tagger.tag(
+        "The family lived in Bootle.", board="Wirral Safeguarding Children Partnership"
+    )
     assert result.codes("boroughs") == ["sefton"]
     assert result.boroughs[0].evidence[0].field == "text"

@@ -106,10 +106,14 @@ NEAR_RULE = "    near:\n      - heads: [unkempt]\n        context: [mother]\n   
 WITH_NEAR = GOOD.replace(NEAR, NEAR + NEAR_RULE)
 
 
+def near(old: str, new: str) -> str:
+    """The taxonomy with its near rule changed."""
+    return WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace(old, new))
+
+
 def test_weak_phrases_near_rules_and_salience_are_read(tmp_path: Path) -> None:
-    text = WITH_NEAR.replace(
-        "    phrases: [neglect*]\n", "    salience: 0.5\n    phrases: [neglect*]\n    weak: [dirty]\n"
-    )
+    more = "    salience: 0.5\n    phrases: [neglect*]\n    weak: [dirty]\n"
+    text = WITH_NEAR.replace("    phrases: [neglect*]\n", more)
     neglect = load_taxonomy(write(tmp_path, text)).get("themes", "neglect")
     assert neglect.weak == ("dirty",)
     assert neglect.salience == 0.5
@@ -155,15 +159,10 @@ BROKEN = [
         7,
         "must be a non-empty list",
     ),
-    ("near within", WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace("within: 5", "within: 50")), 10, "1 to 20"),
-    ("near field", WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace("within:", "reach:")), 10, "unknown field"),
-    ("near missing", WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace("        within: 5\n", "")), 8, "missing"),
-    (
-        "near blocker",
-        WITH_NEAR.replace(NEAR_RULE, NEAR_RULE.replace("[mother]", "['!mother']")),
-        8,
-        "can't hold a blocker",
-    ),
+    ("near within", near("within: 5", "within: 50"), 10, "1 to 20"),
+    ("near field", near("within:", "reach:"), 10, "unknown field"),
+    ("near missing", near("        within: 5\n", ""), 8, "missing"),
+    ("near blocker", near("[mother]", "['!mother']"), 8, "can't hold a blocker"),
     (
         "field",
         GOOD.replace("    label: Wirral\n", "    label: Wirral\n    colour: red\n"),
