@@ -18,6 +18,7 @@ from service.briefs.models import Brief
 from service.feeds.links import feed_links
 from service.feeds.service import TITLE as FEEDS_TITLE
 from service.taxonomy import FACETS, Facet, Taxonomy
+from subscribers.subscriptions.choices import Schedule
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -51,6 +52,8 @@ def _context(request: web.Request) -> dict[str, Any]:
         "taxonomy": request.app[tagging_key].taxonomy,
         "static": lambda path: request.app.router["static"].url_for(filename=path),
         "practitioner": practitioner(request),
+        # The frequency choices, with the digests' day and time (the subscribe and manage forms).
+        "frequencies": Schedule.of(request.app[settings_key]).labels(),
         "sign_in_url": sign_in_url(request),
     }
 

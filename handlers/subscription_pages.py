@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.common import limit, mail, subscription_out, wake_requests
 from handlers.inputs import read_form, whole_number
 from handlers.pages import render
-from learnhub.keys import clock_key, readonly_key, sessions_key, tagging_key
+from learnhub.keys import clock_key, readonly_key, sessions_key, settings_key, tagging_key
 from practice import people
 from practice.acknowledgements import service as acknowledgements
 from service.briefs.queries import SINGULAR
@@ -24,13 +25,16 @@ from service.errors import Invalid
 from service.taxonomy import FACETS
 from subscribers.groups import service as groups
 from subscribers.subscriptions import service
-from subscribers.subscriptions.models import ROLES, Subscriber
+from subscribers.subscriptions.choices import Schedule, described
+from subscribers.subscriptions.models import ROLES, Subscriber, SubscriptionState
 from subscribers.subscriptions.schemas import SubscribeRequest, SubscriptionUpdate
 from subscribers.subscriptions.tokens import Purpose
 
 routes = web.RouteTableDef()
 DONE = {
     "saved": "Your changes have been saved.",
+    "unchanged": "You made no changes.",
+    "ended": "You have unsubscribed, so there was nothing to save.",
     "left": "You have left the group.",
     "unsubscribed": "You have been unsubscribed. You will get no more emails from us.",
     "removed": "That acknowledgement has been removed.",
@@ -43,13 +47,26 @@ def _message(
     *paragraphs: str,
     panel: bool = False,
     link: tuple[str, str] | None = None,
+    choices: Sequence[tuple[str, str]] = (),
+    status: int = 200,
 ) -> web.Response:
-    context = {"heading": heading, "paragraphs": paragraphs, "panel": panel, "link": link}
-    return render("subscriptions/message.html", request, context)
+    context = {
+        "heading": heading,
+        "paragraphs": paragraphs,
+        "panel": panel,
+        "link": link,
+        "choices": choices,
+    }
+    return render("subscriptions/message.html", request, context, status=status)
 
 
 def _button(
-    request: web.Request, heading: str, button: str, *paragraphs: str, warning: bool = False
+    request: web.Request,
+    heading: str,
+    button: str,
+    *paragraphs: str,
+    warning: bool = False,
+    choices: Sequence[tuple[str, str]] = (),
 ) -> web.Response:
     context = {
         "heading": heading,
@@ -57,6 +74,7 @@ def _button(
         "paragraphs": paragraphs,
         "action": request.path,
         "warning": warning,
+        "choices": choices,
     }
     return render("subscriptions/button.html", request, context)
 
@@ -121,7 +139,18 @@ async def subscribe(request: web.Request) -> web.Response:
         }
         return render("subscriptions/subscribe.html", request, context, status=422)
     wake_requests(request.app)
-    raise web.HTTPSeeOther("/subscribe/check-your-email")
+    # Answered here rather than after a redirect, so that the page can name the address
+    # without putting it in a URL (and so in logs and history). The same for every address.
+    return _message(
+        request,
+        "Check your email",
+        f"We have sent a link to {data.email}, if it can receive our emails.",
+        "Follow the link within 7 days to confirm: nothing else is sent until you do. If "
+        "nothing arrives, check your junk folder.",
+        "If you ask again within 10 minutes we do not send another email: the link in the "
+        "first one confirms the choices you made last. If the address already gets our "
+        "emails, the link we sent lets you change them instead.",
+    )
 
 
 def _form_errors(exc: ValidationError | Invalid) -> dict[str, str]:
@@ -154,14 +183,55 @@ async def check_email(request: web.Request) -> web.Response:
     )
 
 
+def _choices(request: web.Request, subscriber: Subscriber) -> list[tuple[str, str]]:
+    schedule = Schedule.of(request.app[settings_key])
+    return described(subscriber, request.app[tagging_key].taxonomy, schedule)
+
+
+@routes.get("/subscriptions/lost")
+async def lost_form(request: web.Request) -> web.Response:
+    return render("subscriptions/lost.html", request, {"errors": {}, "email": ""})
+
+
+@routes.post("/subscriptions/lost")
+async def lost(request: web.Request) -> web.Response:
+    """Email a current (or past) subscriber the link to their emails: the same answer for
+    every address, the work done afterwards (service.requests), rate-limited."""
+    form = await request.post()
+    email = str(form.get("email", "")).strip()
+    try:
+        data = SubscribeRequest.model_validate({"email": email})
+    except ValidationError as exc:
+        errors = _form_errors(exc)
+        context = {"errors": errors, "error_summary": errors, "email": email}
+        return render("subscriptions/lost.html", request, context, status=422)
+    await limit(request, data.email)
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        await service.ask_for_link(session, data.email, now=app[clock_key]())
+    wake_requests(app)
+    return _message(
+        request,
+        "Check your email",
+        f"If {data.email} gets emails from us, we have sent it a link to them. It lets you "
+        "change what you get, stop it, download everything we hold about you or erase it.",
+        "If nothing arrives within a few minutes, check your junk folder. We send at most one "
+        "link every 10 minutes.",
+        link=("Or subscribe with this address", "/subscribe"),
+    )
+
+
 @routes.get("/subscriptions/confirm/{token}")
 async def confirm_page(request: web.Request) -> web.Response:
-    await _read(request, Purpose.confirm)
+    async with request.app[readonly_key]() as session:
+        subscriber = await _holder(request, session, Purpose.confirm)
+        choices = _choices(request, subscriber)
     return _button(
         request,
         "Confirm your subscription",
         "Confirm subscription",
-        "Confirm that you want emails about learning from case reviews.",
+        "Confirm that you want emails about learning from case reviews, as you asked last:",
+        choices=choices,
     )
 
 
@@ -173,12 +243,14 @@ async def confirm(request: web.Request) -> web.Response:
             session, mail(request), request.match_info["token"], app[clock_key]()
         )
         manage = mail(request).links.manage(subscriber)
+        choices = _choices(request, subscriber)
     return _message(
         request,
         "Subscription confirmed",
-        "Every email we send has a link to change or end it.",
+        "You will get:",
         panel=True,
-        link=("Manage your emails", manage),
+        link=("Change what you get", manage),
+        choices=choices,
     )
 
 
@@ -233,8 +305,23 @@ def _manage(
         "erase_url": f"{request.path}/erase",
         "acknowledged": acknowledged,
         "roles": ROLE_OPTIONS,
+        "subscribe_again": _subscribe_again(subscriber),
     }
     return render("subscriptions/manage.html", request, context, status=status)
+
+
+def _subscribe_again(subscriber: Subscriber) -> str:
+    """The subscribe form with the person's last choices ticked."""
+    pairs = [("frequency", subscriber.frequency)]
+    pairs += [(SINGULAR[f], code) for f in FACETS for code in subscriber.filters(f)]
+    return "/subscribe?" + urlencode(pairs)
+
+
+def _as_saved(subscriber: Subscriber) -> tuple[object, ...]:
+    """What a save of the manage form can change, to tell a save that changed nothing."""
+    codes = tuple(sorted((c.facet, c.code) for c in subscriber.codes))
+    about = (subscriber.my_agency, subscriber.my_borough, subscriber.my_role)
+    return (subscriber.frequency, subscriber.paused_at is not None, codes, about)
 
 
 @routes.post("/subscriptions/manage/{token}")
@@ -255,6 +342,9 @@ async def manage(request: web.Request) -> web.Response:
             number = whole_number(str(form.get("acknowledgement", "")), "acknowledgement")
             await acknowledgements.remove(session, subscriber.id, number)
             done = "removed"
+        elif subscriber.status == SubscriptionState.ended:
+            # A form left open in another tab: nothing to save to; the page says why.
+            done = "ended"
         else:
             fields = {
                 "frequency": form.get("frequency"),
@@ -265,12 +355,13 @@ async def manage(request: web.Request) -> web.Response:
             try:
                 update = SubscriptionUpdate.model_validate(fields)
                 taxonomy = app[tagging_key].taxonomy
+                before = _as_saved(subscriber)
                 await service.update(session, subscriber, update, taxonomy=taxonomy, now=now)
             except (ValidationError, Invalid) as exc:
                 acknowledged = await acknowledgements.of_person(session, subscriber.id)
                 errors = _form_errors(exc)
                 return _manage(request, subscriber, acknowledged, errors=errors, status=422)
-            done = "saved"
+            done = "unchanged" if _as_saved(subscriber) == before else "saved"
     raise web.HTTPSeeOther(f"{request.path}?done={done}")
 
 

@@ -29,8 +29,19 @@ class Mail:
     links: Links
 
 
-async def confirm(session: AsyncSession, mail: Mail, subscriber: Subscriber, now: datetime) -> None:
-    context = {"confirm_url": mail.links.confirm(subscriber), "subscriber": subscriber}
+async def confirm(
+    session: AsyncSession,
+    mail: Mail,
+    subscriber: Subscriber,
+    now: datetime,
+    choices: Sequence[tuple[str, str]],
+) -> None:
+    """The link to confirm, with the choices it confirms restated (choices.described)."""
+    context = {
+        "confirm_url": mail.links.confirm(subscriber),
+        "subscriber": subscriber,
+        "choices": list(choices),
+    }
     await send(session, mail, "confirm", subscriber, context, now)
 
 

@@ -18,6 +18,7 @@ from service.practitioners import sessions as practitioners
 from service.requests import worker as requests
 from service.taxonomy import FACETS, Facet, Taxonomy
 from subscribers.subscriptions import emails, masks
+from subscribers.subscriptions.choices import Schedule, described
 from subscribers.subscriptions.models import (
     Counter,
     Subscriber,
@@ -32,7 +33,8 @@ CONSENT_VERSION = "2026-11-26"
 LINK_EVERY = timedelta(minutes=10)
 ERASED = "subscribers_erased"
 SUBSCRIBER_IDS = "subscriber_ids"  # the last id given, on SQLite (see _new_ids)
-SUBSCRIBE = "subscribe"  # the kind of link request (learnhub.requests)
+SUBSCRIBE = "subscribe"  # the kinds of link request (learnhub.requests)
+LOST = "lost-link"
 
 
 CHUNK = 500  # addresses in one IN list
@@ -135,9 +137,14 @@ async def request(
     *,
     mail: emails.Mail,
     taxonomy: Taxonomy,
+    schedule: Schedule,
     now: datetime,
 ) -> None:
-    """Start (or restart) a subscription, or send the manage link to a current subscriber."""
+    """Start (or restart) a subscription, or send the manage link to a current subscriber.
+
+    A pending subscription takes the newest choices at once, even when the ten-minute limit
+    sends no second email: the link already sent confirms what was asked for last (its page
+    shows them)."""
     chosen = {facet: getattr(data, facet) for facet in FACETS}
     check_codes(taxonomy, chosen)
     check_about(taxonomy, data.my_agency, data.my_borough)
@@ -155,7 +162,40 @@ async def request(
     if active:
         await emails.manage_link(session, mail, subscriber, now)
     else:
-        await emails.confirm(session, mail, subscriber, now)
+        await emails.confirm(
+            session, mail, subscriber, now, described(subscriber, taxonomy, schedule)
+        )
+
+
+async def ask_for_link(session: AsyncSession, email: str, *, now: datetime) -> None:
+    """Record a request for a lost link; ``send_lost_link`` is its work, done afterwards."""
+    await requests.ask(session, LOST, email.lower(), {}, now)
+
+
+async def send_lost_link(
+    session: AsyncSession,
+    email: str,
+    *,
+    mail: emails.Mail,
+    taxonomy: Taxonomy,
+    schedule: Schedule,
+    now: datetime,
+) -> None:
+    """The link the person lost: the manage link to a subscriber, current or past (a past one
+    may still want their data, or to erase it); the confirmation again to one who has not
+    confirmed; nothing to an address we don't know. At most one link every LINK_EVERY.
+    (A group member without a subscription of their own gets the manage link too.)"""
+    subscriber = await by_email(session, email)
+    if subscriber is None:
+        return
+    if _recently_linked(subscriber, now):
+        return
+    subscriber.last_link_sent_at = now
+    if subscriber.status == SubscriptionState.pending:
+        choices = described(subscriber, taxonomy, schedule)
+        await emails.confirm(session, mail, subscriber, now, choices)
+    else:
+        await emails.manage_link(session, mail, subscriber, now)
 
 
 def check_about(taxonomy: Taxonomy, agency: str | None, borough: str | None) -> None:
