@@ -283,8 +283,10 @@ async def manage_page(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
         subscriber = await _holder(request, session, Purpose.manage)
         acknowledged = await acknowledgements.of_person(session, subscriber.id)
-    saved = DONE.get(request.query.get("done", ""), "")
-    return _manage(request, subscriber, acknowledged, saved=saved)
+    done = request.query.get("done", "")
+    if done == "unsubscribed" and subscriber.status == SubscriptionState.ended:
+        done = ""  # the page itself says so
+    return _manage(request, subscriber, acknowledged, saved=DONE.get(done, ""))
 
 
 def _manage(
