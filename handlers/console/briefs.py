@@ -18,8 +18,8 @@ from handlers.console.editor import (
     MESSAGES,
     EditorForm,
     form_errors,
-    highlighted,
     suggest,
+    tag_changes,
     tag_rows,
 )
 from handlers.console.imports import Imported, imported
@@ -314,7 +314,10 @@ def _editor(
         "errors": errors or {},
         "error_summary": errors or {},
         "facets": tag_rows(form, suggestions, tagging.taxonomy),
-        "highlighted": highlighted(form.text(), suggestions) if form.reviewed else [],
+        # What a save would do to an existing brief's tags, once the publisher has looked.
+        "tag_changes": tag_changes(brief, form, suggestions, tagging.taxonomy)
+        if brief and form.reviewed
+        else [],
         "suggested": " ".join(sorted(form.suggested)),
         "action": f"/staff/briefs/{brief.id}/edit" if brief else "/staff/briefs/new",
         "imported": imported,  # the review it was imported from, on opening the editor

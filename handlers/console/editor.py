@@ -9,8 +9,8 @@ tags stay the tagger's and follow later edits of the text.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
-from itertools import groupby
 from typing import Any
 
 from pydantic import ValidationError
@@ -235,56 +235,90 @@ def form_errors(exc: ValidationError) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Excerpt:
+    """The sentence around a mention: ``before`` + the words found + ``after``."""
+
+    before: str
+    found: str
+    after: str
+
+
+@dataclass(frozen=True)
 class TagRow:
     code: str
     label: str
     checked: bool
-    evidence: list[str]
+    # The sentences that found it, the strongest first (empty for a term not found).
+    excerpts: list[Excerpt] = field(default_factory=list)
+
+
+EXCERPT_SIDE = 120  # characters at most either side of the words found
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+
+
+def excerpt(text: str, start: int, end: int) -> Excerpt:
+    """The sentence (or line) of ``text`` around [start, end), cut to EXCERPT_SIDE a side."""
+    left = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    found = _SENTENCE_END.search(text, end)
+    right = found.end() if found else len(text)
+    before, after = text[left:start].lstrip(), text[end:right].rstrip()
+    if len(before) > EXCERPT_SIDE:
+        before = "…" + before[-EXCERPT_SIDE:].split(" ", 1)[-1]
+    if len(after) > EXCERPT_SIDE:
+        after = after[:EXCERPT_SIDE].rsplit(" ", 1)[0] + "…"
+    return Excerpt(before, text[start:end], after)
 
 
 def tag_rows(
     form: EditorForm, suggestions: TagSuggestions, taxonomy: Taxonomy
 ) -> list[dict[str, Any]]:
-    """Per facet: the suggested terms first, with their evidence, then every other term."""
+    """Per facet: the suggestions, strongest first, each with the sentences that found it;
+    the codes found but not suggested ("also mentioned"); then every other term."""
+    text = form.text()
+    board = form.source_board
     facets = []
     for facet in FACETS:
-        found = {tag.code: [e.text for e in tag.evidence] for tag in getattr(suggestions, facet)}
-        rows = [
-            TagRow(t.code, t.label, t.code in form.chosen[facet], found.get(t.code, []))
-            for t in taxonomy.terms(facet)
-        ]
+        found = getattr(suggestions, facet)
+        rows = {}
+        for tag in found:
+            strongest = sorted(tag.evidence, key=lambda e: -e.score)
+            excerpts = [
+                excerpt(board if e.field == "source.board" else text, e.start, e.end)
+                for e in strongest
+            ]
+            rows[tag.code] = TagRow(tag.code, tag.label, tag.code in form.chosen[facet], excerpts)
         facets.append(
             {
                 "name": facet,
                 "legend": LEGENDS[facet],
-                "suggested": [r for r in rows if r.code in found],
-                "others": [r for r in rows if r.code not in found],
+                "suggested": [rows[t.code] for t in found if t.suggested],
+                "mentioned": [rows[t.code] for t in found if not t.suggested],
+                "others": [
+                    TagRow(t.code, t.label, t.code in form.chosen[facet])
+                    for t in taxonomy.terms(facet)
+                    if t.code not in rows
+                ],
             }
         )
     return facets
 
 
-def highlighted(text: str, suggestions: TagSuggestions) -> list[list[tuple[str, bool]]]:
-    """The analysed text as paragraphs of (text, marked) pieces: the evidence is marked."""
-    marked = [False] * len(text)
+def tag_changes(
+    brief: Brief, form: EditorForm, suggestions: TagSuggestions, taxonomy: Taxonomy
+) -> list[dict[str, Any]]:
+    """Per facet, the tags a save of this form would add to the brief and remove from it:
+    the publisher's choice where they made one, else the tagger's on the new text."""
+    changes = []
+    chosen = form.facets_for_update(brief)
     for facet in FACETS:
-        for tag in getattr(suggestions, facet):
-            for evidence in tag.evidence:
-                marked[evidence.start : evidence.end] = [True] * (evidence.end - evidence.start)
-    paragraphs, offset = [], 0
-    for line in text.split("\n"):
-        pairs = zip(line, marked[offset : offset + len(line)], strict=True)
-        pieces = [
-            ("".join(ch for ch, _ in group), flag) for flag, group in groupby(pairs, key=_flag)
-        ]
-        offset += len(line) + 1
-        if line.strip():
-            paragraphs.append(pieces)
-    return paragraphs
-
-
-def _flag(pair: tuple[str, bool]) -> bool:
-    return pair[1]
+        picked = chosen[facet]
+        after = set(picked) if picked is not None else set(suggestions.codes(facet))
+        before = set(brief.codes(facet))
+        added = [t.label for t in taxonomy.terms(facet) if t.code in after - before]
+        removed = [t.label for t in taxonomy.terms(facet) if t.code in before - after]
+        if added or removed:
+            changes.append({"legend": LEGENDS[facet], "added": added, "removed": removed})
+    return changes
 
 
 def suggest(tagger: Tagger, form: EditorForm) -> TagSuggestions:
