@@ -62,8 +62,10 @@ async def draft_and_publish(page: Any, live: str, screenshot: Any) -> str:
     await page.get_by_label("Review", exact=True).fill("Baby T")
     await page.get_by_label("Board or partnership").fill("Sefton Safeguarding Children Partnership")
     await page.get_by_role("button", name="Suggest tags").click()
-    evidence = page.locator("#evidence mark")
+    await page.wait_for_url("**#tags")  # back at the tags, not the top of the form
+    evidence = page.locator("#themes-safer-sleep-hint mark")
     assert await evidence.count() > 0
+    assert await page.get_by_role("heading", name="Tags", exact=True).is_visible()
     safer_sleep = page.locator("#themes-safer-sleep")
     assert await safer_sleep.is_checked()
     await screenshot(page, "console-editor-suggestions")
