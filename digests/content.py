@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from service.briefs.briefing import briefing_url, lead
 from service.briefs.models import Brief
+from service.mail.service import Carried
 from service.taxonomy import Facet, Taxonomy
 from subscribers.alerts.matching import Recipient
 from subscribers.alerts.reasons import Tagged, reasons
@@ -78,6 +79,7 @@ class Card:
     paragraph_text: str
     tagged: Tagged
     theme_labels: dict[str, str]
+    carried: Carried  # what the delivery record of a digest carrying it keeps
 
     @classmethod
     def of(cls, brief: Brief, taxonomy: Taxonomy, base_url: str) -> Card:
@@ -100,6 +102,7 @@ class Card:
             paragraph_text=found.text,
             tagged=tagged,
             theme_labels={code: label for code, label, _ in tagged.codes["themes"]},
+            carried=Carried(brief.id, brief.revision, brief.publication, brief.title),
         )
 
 
@@ -116,6 +119,8 @@ class Sections:
         self._rank = {card: n for n, card in enumerate(newest_first)}
         # interest -> card -> the heading it goes under, and why the person gets it
         self._placed: dict[Interest, dict[Card, tuple[str, tuple[str, ...]]]] = {}
+        # Each distinct digest's sections: most people share theirs with others.
+        self._of: dict[tuple[Interest, frozenset[Card], datetime], tuple[Section, ...]] = {}
         # One of each per distinct value, whatever interests led to them.
         self._reasons: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._items: dict[tuple[Card, tuple[str, ...], bool], Item] = {}
@@ -134,6 +139,20 @@ class Sections:
             tuple(sorted((facet, frozenset(codes)) for facet, codes in filters.items())),
             tuple(recipient.groups),
         )
+        key = (interest, frozenset(cards), period_start)
+        found = self._of.get(key)
+        if found is None:
+            found = self._of[key] = self._sections_of(key[1], interest, recipient, filters, key[2])
+        return found
+
+    def _sections_of(
+        self,
+        cards: Iterable[Card],
+        interest: Interest,
+        recipient: Recipient,
+        filters: dict[Facet, set[str]],
+        period_start: datetime,
+    ) -> tuple[Section, ...]:
         placed = self._placed.setdefault(interest, {})
         grouped: dict[str, list[Item]] = {}
         for card in sorted(cards, key=self._rank.__getitem__):

@@ -2,7 +2,8 @@
 
 ``GET /acknowledge/{token}`` shows a form and changes nothing (mail scanners open every
 link); ``POST`` records the acknowledgement, or updates its answer, and comes back to the
-page (303). The token names the person and the brief (practice/acknowledgements); the form
+page (303). The token names the person and the brief, or, in a digest's link, the person, the
+brief's id following it in the path (practice/acknowledgements); the form
 carries the CSRF field, as every token form but one-click unsubscribe does. Nothing here
 counts opens or clicks.
 """
@@ -25,6 +26,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/acknowledge/{token}")
+@routes.get("/acknowledge/{token}/{brief}")
 async def page(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
         opened = await _open(request, session)
@@ -35,6 +37,7 @@ async def page(request: web.Request) -> web.Response:
 
 
 @routes.post("/acknowledge/{token}")
+@routes.post("/acknowledge/{token}/{brief}")
 async def acknowledge(request: web.Request) -> web.Response:
     form = await request.post()
     given = str(form.get("answer", ""))
@@ -64,6 +67,7 @@ async def _open(request: web.Request, session: AsyncSession) -> service.Opened |
             request.app[links_key].tokens,
             request.match_info["token"],
             settings.practitioner_domains,
+            request.match_info.get("brief"),
         )
     except service.Withdrawn as gone:
         return _withdrawn(request, gone)

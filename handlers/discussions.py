@@ -2,8 +2,9 @@
 
 Three kinds of recorder, each through its own door: a signed-in practitioner
 (``/discussions/new?brief=``), a subscriber through the signed link in an email about the
-brief (``/discussions/new/{token}``, the token carried on in a hidden field), and staff in the
-console (``/staff/discussions/new?brief=``: the staff cookie lives under /staff). Anyone else
+brief (an alert's ``/discussions/new/{token}``, a digest's ``/discussions/new/{token}/{brief
+id}``, carried on in a hidden field), and staff in the console
+(``/staff/discussions/new?brief=``: the staff cookie lives under /staff). Anyone else
 gets a 403 page that names nothing of the brief. Records are never listed anywhere public: a
 record is read back only through the link emailed to its recorder (``discussion_records``).
 """
@@ -34,9 +35,10 @@ from practice.discussions import schemas, service
 from practice.discussions.models import Recorder
 from service.briefs.models import Audience, Brief, Status
 from service.errors import NotFound
+from service.mail.queries import was_sent
 from service.practitioners.sessions import is_practitioner
 from subscribers.subscriptions import service as subscriptions
-from subscribers.subscriptions.tokens import Purpose, TokenProblem
+from subscribers.subscriptions.tokens import NOT_VALID, Purpose, TokenProblem, brief_in_link
 
 routes = web.RouteTableDef()
 CONSOLE = "console/base.html"
@@ -48,7 +50,7 @@ class Who:
     recorder: Recorder | None  # None: nobody who may record
     email: str = ""
     may_read_restricted: bool = False
-    token: str = ""  # a subscriber's signed link, carried in the form
+    token: str = ""  # a subscriber's signed link (what follows /discussions/new/), in the form
 
 
 def _brief_id(value: str | None) -> uuid.UUID:
@@ -58,16 +60,30 @@ def _brief_id(value: str | None) -> uuid.UUID:
         raise NotFound("no learning brief with that id") from None
 
 
-async def _subscriber(request: web.Request, token: str) -> tuple[Who, uuid.UUID]:
-    """The person and the brief a signed link names; a clear page if it can't be used."""
-    claims = mail(request).links.tokens.read(token, Purpose.discuss)
-    if claims.brief_id is None:
+async def _subscriber(request: web.Request, link: str) -> tuple[Who, uuid.UUID]:
+    """The person and the brief a signed link names; a clear page if it can't be used.
+
+    ``link`` is what follows ``/discussions/new/``: an alert's token, which names the brief,
+    or a digest's, which names only the person, then ``/`` and the brief's id, which opens
+    only if the person was sent that brief.
+    """
+    token, _, brief_named = link.partition("/")
+    purpose = Purpose.discuss_sent if brief_named else Purpose.discuss
+    claims = mail(request).links.tokens.read(token, purpose)
+    if not brief_named and claims.brief_id is None:
         raise TokenProblem("This link is not valid here. Use the link from your email.")
     async with request.app[readonly_key]() as session:
-        person = await subscriptions.by_token(session, mail(request), token, Purpose.discuss)
+        person = await subscriptions.by_token(session, mail(request), token, purpose)
+        if brief_named:
+            brief_id = brief_in_link(brief_named)
+            if not await was_sent(session, person.email, brief_id):
+                raise TokenProblem(NOT_VALID)
+        else:
+            assert claims.brief_id is not None
+            brief_id = claims.brief_id
     domains = request.app[settings_key].practitioner_domains
-    who = Who(Recorder.subscriber, person.email, is_practitioner(person.email, domains), token)
-    return who, claims.brief_id
+    who = Who(Recorder.subscriber, person.email, is_practitioner(person.email, domains), link)
+    return who, brief_id
 
 
 def _reader(request: web.Request) -> Who:
@@ -108,8 +124,10 @@ async def new_discussion(request: web.Request) -> web.Response:
 
 
 @routes.get("/discussions/new/{token}")
+@routes.get("/discussions/new/{token}/{brief}")
 async def new_discussion_from_email(request: web.Request) -> web.Response:
-    who, brief_id = await _subscriber(request, request.match_info["token"])
+    link = request.path.removeprefix("/discussions/new/")
+    who, brief_id = await _subscriber(request, link)
     brief = await _brief_for(request, brief_id, who)
     if isinstance(brief, web.Response):
         return brief

@@ -1,9 +1,11 @@
 """Acknowledgements: open the link, record or update the answer, list, remove, export.
 
-The link in an email (``Links.acknowledge``) carries the person (id and token version) and
-the brief, signed: a forged, expired or other purpose's token, or one of a person erased or
-whose links were replaced, finds nothing. A GET only reads (``open``); ``record`` writes.
-Functions take the caller's session and never commit.
+The link in an alert (``Links.acknowledge``) carries the person (id and token version) and
+the brief, signed; a digest's (``Links.acknowledge_sent``) carries the person, signed, and the
+brief's id after it, which opens only if the person was sent that brief. A forged, expired or
+other purpose's token, or one of a person erased or whose links were replaced, finds
+nothing. A GET only reads (``open``); ``record`` writes. Functions take the caller's session
+and never commit.
 
 What the page may show of the brief: the title the person was sent (their mail's delivery
 record), since the link proves they were sent it, and nothing of its text. Without such a
@@ -28,8 +30,15 @@ from service.briefs.models import Audience, Brief, Status
 from service.db import dialect_insert, table_of
 from service.errors import DomainError, NotFound
 from service.mail.models import MailDelivery, MailMessage, MailStatus
+from service.mail.queries import was_sent
 from subscribers.subscriptions.models import Subscriber
-from subscribers.subscriptions.tokens import Purpose, TokenProblem, Tokens
+from subscribers.subscriptions.tokens import (
+    NOT_VALID,
+    Purpose,
+    TokenProblem,
+    Tokens,
+    brief_in_link,
+)
 
 
 class Withdrawn(DomainError):
@@ -64,18 +73,35 @@ class Listed:
 
 
 async def open_link(
-    session: AsyncSession, tokens: Tokens, token: str, practitioner_domains: Iterable[str]
+    session: AsyncSession,
+    tokens: Tokens,
+    token: str,
+    practitioner_domains: Iterable[str],
+    brief_named: str | None = None,
 ) -> Opened:
-    """The person and brief a link names; raises TokenProblem, NotFound or Withdrawn."""
-    claims = tokens.read(token, Purpose.acknowledge)
-    assert claims.brief_id is not None  # Tokens.read refuses an acknowledgement without one
+    """The person and brief a link names; raises TokenProblem, NotFound or Withdrawn.
+
+    An alert's link (and a digest's before 5 December 2026) is a token naming the person and
+    the brief. A digest's is a token naming the person, with the brief's id after it
+    (``brief_named``): only a brief the person was sent opens, and any other is the same
+    "This link can't be used" as a forged token, whether or not the brief exists.
+    """
+    if brief_named is None:
+        claims = tokens.read(token, Purpose.acknowledge)
+        assert claims.brief_id is not None  # Tokens.read refuses an acknowledgement without one
+        brief_id = claims.brief_id
+    else:
+        claims = tokens.read(token, Purpose.acknowledge_sent)
+        brief_id = brief_in_link(brief_named)
     subscriber = await session.get(Subscriber, claims.subscriber_id)
     if subscriber is None or subscriber.token_version != claims.version:
         raise TokenProblem(
             "This link no longer works. The subscription may have been erased, or the links "
             "replaced by newer ones."
         )
-    brief = await session.get(Brief, claims.brief_id)
+    if brief_named is not None and not await was_sent(session, subscriber.email, brief_id):
+        raise TokenProblem(NOT_VALID)
+    brief = await session.get(Brief, brief_id)
     if brief is None or (brief.status != Status.published and brief.withdrawn_at is None):
         raise NotFound("no such learning brief")
     readable = brief.audience == Audience.public or in_domains(

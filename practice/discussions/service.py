@@ -12,7 +12,7 @@ import secrets
 import uuid
 from datetime import datetime
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from practice.discussions.models import ActionStatus, DiscussionAction, Recorder, TeamDiscussion
@@ -20,7 +20,7 @@ from practice.discussions.schemas import DiscussionIn
 from service.briefs.models import Audience, Brief, Status
 from service.errors import DomainError, NotFound
 from service.mail.compose import Composer
-from service.mail.models import MailDelivery, MailMessage, MailStatus
+from service.mail.queries import was_sent
 from service.mail.service import Outgoing, enqueue
 from service.staff.service import hash_token
 
@@ -54,16 +54,6 @@ async def brief_to_discuss(session: AsyncSession, brief_id: uuid.UUID) -> Brief:
     if brief.status != Status.published:
         raise Gone(brief)
     return brief
-
-
-async def was_sent(session: AsyncSession, email: str, brief_id: uuid.UUID) -> bool:
-    """Whether an email carrying the brief was sent to the address."""
-    query = select(
-        exists()
-        .where(MailDelivery.brief_id == brief_id, MailDelivery.message_id == MailMessage.id)
-        .where(MailMessage.recipient == email, MailMessage.status == MailStatus.sent.value)
-    )
-    return bool(await session.scalar(query))
 
 
 async def subscriber_may_record(

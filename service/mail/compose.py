@@ -32,7 +32,6 @@ from jinja2 import (
     StrictUndefined,
     Template,
     nodes,
-    pass_context,
     select_autoescape,
 )
 from jinja2.ext import Extension
@@ -49,13 +48,6 @@ LIST_NAME = "Merseyside safeguarding learning"
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 UNSUBSCRIBE = "unsubscribe_url"
 FRAGMENTS = "_fragments"  # the context variable holding a job's Fragments
-
-
-def personal_name(family: str, key: object) -> str:
-    """The name of one of a family of personal values, one per item of a message: a
-    digest's "I've read this" link for each brief is ``personal_name("acknowledge_url",
-    brief_id)``. Templates write it out with ``{{ personal("acknowledge_url", key) }}``."""
-    return f"{family}:{key}"
 
 
 class UnsafeHeader(ValueError):
@@ -87,6 +79,7 @@ class Fragments:
 
     rendered: dict[tuple[str, Hashable], str] = field(default_factory=dict)
     encoded: dict[str, bytes] = field(default_factory=dict)  # by the text: see mime.Part.of
+    lined: dict[mime.Lined, mime.Pieces] = field(default_factory=dict)  # the same
 
 
 # Addresses as email-validator stores them: checked by a regex, not by the header parser,
@@ -166,9 +159,9 @@ class Composer:
 
         Templates see ``context``, ``base_url`` and ``unsubscribe_url`` (None unless it is
         one of the ``personal`` names, which also adds the List-Unsubscribe headers). A
-        personal value may only be written out as it is (``{{ manage_url }}``, or one of a
-        family by ``{{ personal(family, key) }}``, see ``personal_name``): a template that
-        tests it or passes it through a filter would see the hole's marker instead.
+        personal value may only be written out as it is (``{{ manage_url }}``, text may
+        follow it: ``{{ acknowledge_url }}/{{ item.brief.id }}``): a template that tests it
+        or passes it through a filter would see the hole's marker instead.
         ``fragments`` keeps the parts marked ``{% cache %}``, for the other drafts of a job.
         """
         if kind not in self._kinds:
@@ -187,13 +180,14 @@ class Composer:
         if self._nonce in subject:
             raise ValueError(f"the subject of {kind!r} may not hold a personal value")
         encoded = fragments.encoded if fragments else None
+        lined = fragments.lined if fragments else None
         return Draft(
             kind=kind,
             personal=frozenset(personal),
             subject=subject,
             subject_header=mime.header("Subject", subject),
-            text=mime.Part.of("plain", text_t.generate(values), holes, encoded),
-            html=mime.Part.of("html", html_t.generate(values), holes, encoded),
+            text=mime.Part.of("plain", text_t.generate(values), holes, encoded, lined),
+            html=mime.Part.of("html", html_t.generate(values), holes, encoded, lined),
         )
 
     def finish(
@@ -234,10 +228,13 @@ class FragmentCache(Extension):
     """``{% cache key %}…{% endcache %}``: the part is rendered once per key in a job.
 
     The key must be a value the part's text depends on entirely, and that does not change
-    during the job (a frozen value, a row). The rendered text is kept in the job's
-    ``Fragments``, under the part's place in its template and the key, and comes out as one
-    chunk, which mime.Part.of encodes once if it is made of whole lines. Without fragments
-    (a message rendered on its own) the part is simply rendered.
+    during the job (a frozen value, a row); a part that writes out personal values has them
+    in its key too (``{% cache (item, acknowledge_url) %}``: in a draft they are placeholders,
+    the same in every draft of the job, and the lines holding them are filled per person).
+    The rendered text is kept in the job's ``Fragments``, under the part's place in its
+    template and the key, and comes out as one chunk, which mime.Part.of encodes (or cuts
+    around its placeholders) once if it is made of whole lines. Without fragments (a message
+    rendered on its own) the part is simply rendered.
     """
 
     tags = {"cache"}  # noqa: RUF012  # as Extension declares it
@@ -274,22 +271,11 @@ def _compile(folder: Path) -> dict[str, tuple[Template, Template, Template]]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.globals["personal"] = _personal
     kinds = {}
     for kind in sorted(p.name for p in folder.iterdir() if p.is_dir()):
         subject, text, html = (environment.get_template(f"{kind}/{part}") for part in PARTS)
         kinds[kind] = (subject, text, html)
     return kinds
-
-
-@pass_context
-def _personal(context: Context, family: str, key: object) -> Any:
-    """``{{ personal(family, key) }}``: the value (or, rendering a draft, the hole) named
-    ``personal_name(family, key)``; an error if the message has no such value."""
-    name = personal_name(family, key)
-    if name not in context:
-        raise KeyError(f"the email has no personal value {name!r}")
-    return context[name]
 
 
 @lru_cache(maxsize=64)

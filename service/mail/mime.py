@@ -89,8 +89,8 @@ class Part:
     """
 
     # Encoded runs of whole lines (bytes), and lines with holes, without their line end, with
-    # the (name, marker) of each hole the line holds (Line).
-    pieces: tuple[bytes | Line, ...]
+    # the (name, marker) of each hole they hold (Line).
+    pieces: Pieces
     holes: Mapping[str, str]  # name -> the marker standing for it in the lines
 
     @classmethod
@@ -100,11 +100,16 @@ class Part:
         chunks: Iterable[str],
         holes: Mapping[str, str],
         encoded: MutableMapping[str, bytes] | None = None,
+        lined: MutableMapping[Lined, Pieces] | None = None,
     ) -> Part:
         """The part from its text, given in chunks as a template writes them out.
 
         With ``encoded``, a chunk of whole lines without a hole, such as a part of a template
         marked ``{% cache %}``, is encoded once and kept there for the next part that has it.
+        With ``lined``, the text between such chunks, which holds the holes, is cut into its
+        pieces once and kept there (by the text and the holes) for the next part that has it:
+        a digest's items each have lines with the person's links, the same in every digest
+        that shows the item.
         """
         head = (
             f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
@@ -114,40 +119,51 @@ class Part:
         run: list[str] = []  # chunks not yet encoded
         at_line_start = True
         probe = _probe(holes)
+        named = tuple(holes.items())
+
+        def cut(text: str) -> Pieces:
+            if lined is None:
+                return _lines(text, holes, probe)
+            found = lined.get((text, named))
+            if found is None:
+                found = lined[text, named] = _lines(text, holes, probe)
+            return found
+
         for chunk in chunks:
             if not chunk:
                 continue
-            if (
-                encoded is not None
-                and at_line_start
-                and chunk.endswith("\n")
-                and not _holds(chunk, probe, holes)
-            ):
+            if encoded is not None and at_line_start and chunk.endswith("\n"):
                 if run:
-                    pieces += _lines("".join(run), holes, probe)
+                    pieces += cut("".join(run))
                     run = []
-                block = encoded.get(chunk)
-                if block is None:
-                    block = encoded[chunk] = _encode(chunk.replace("\r\n", "\n"))
-                pieces.append(block)
+                if _holds(chunk, probe, holes):
+                    pieces += cut(chunk)
+                else:
+                    block = encoded.get(chunk)
+                    if block is None:
+                        block = encoded[chunk] = _encode(chunk.replace("\r\n", "\n"))
+                    pieces.append(block)
             else:
                 run.append(chunk)
             at_line_start = chunk.endswith("\n")
         rest = "".join(run)
         if rest or len(pieces) == 1:  # an empty text is one empty line
-            pieces += _lines(rest, holes, probe)
+            pieces += cut(rest)
         return cls(tuple(pieces), holes)
 
     def fill(self, values: Mapping[str, str]) -> bytes:
         """The part with each hole given its value: a non-empty text on one line."""
         return b"".join(
-            piece if isinstance(piece, bytes) else _encode(_filled(piece, values) + "\n")
+            piece
+            if isinstance(piece, bytes)
+            else binascii.b2a_qp(_filled(piece, values).encode("utf-8"), istext=True)
             for piece in self.pieces
         )
 
 
-# A line with holes, and the (name, marker) of each hole in it: a digest has a hole for each
-# brief's link, and each line holds one or two of them.
+# Lines with holes (one, or several in a row), each ended by CRLF as the encoding wants them,
+# and the (name, marker) of each hole in them, in the order they are filled in: a digest's
+# item has a line or two with the person's links.
 Line = tuple[str, tuple[tuple[str, str], ...]]
 
 
@@ -156,6 +172,10 @@ def _filled(piece: Line, values: Mapping[str, str]) -> str:
     for name, marker in holes:
         line = line.replace(marker, values[name])
     return line
+
+
+Pieces = tuple[bytes | Line, ...]  # see Part.pieces
+Lined = tuple[str, tuple[tuple[str, str], ...]]  # a text and the holes it was cut for
 
 
 def _probe(holes: Mapping[str, str]) -> str | None:
@@ -176,22 +196,29 @@ def _holds(text: str, probe: str | None, holes: Mapping[str, str]) -> bool:
     return any(marker in text for marker in holes.values())
 
 
-def _lines(text: str, holes: Mapping[str, str], probe: str | None) -> list[bytes | Line]:
+def _lines(text: str, holes: Mapping[str, str], probe: str | None) -> Pieces:
     """Pieces of the lines of ``text`` (the last one ended too, if it is not): runs without a
-    hole encoded, and the lines with one as text."""
+    hole encoded, and the lines with one as text, those next to each other as one piece
+    (encoded in one go when the part is filled: quoted-printable works line by line)."""
     text = text.replace("\r\n", "\n").removesuffix("\n")
     pieces: list[bytes | Line] = []
     start = 0  # of the first line not yet in a piece
     markers = (probe,) if probe is not None else tuple(holes.values())
     for line in _lines_holding(markers).finditer(text) if holes else ():
+        found = line.group()
         if line.start() > start:
             pieces.append(_encode(text[start : line.start()]))
-        found = line.group()
+        elif pieces and not isinstance(pieces[-1], bytes):  # right after lines with holes
+            found = f"{pieces.pop()[0]}\n{found}"
+        # The holes in the order they are filled in, which the whole text is filled in too.
         pieces.append((found, tuple((n, m) for n, m in holes.items() if m in found)))
         start = line.end() + 1
     if start <= len(text):  # the lines after the last hole; also "" is one empty line
         pieces.append(_encode(text[start:] + "\n"))
-    return pieces
+    return tuple(
+        piece if isinstance(piece, bytes) else (piece[0].replace("\n", "\r\n") + "\r\n", piece[1])
+        for piece in pieces
+    )
 
 
 @lru_cache(maxsize=64)

@@ -55,5 +55,17 @@ class Links:
         )
         return f"{self.base_url}/acknowledge/{self.tokens.make(claims)}"
 
+    def acknowledge_sent(self, subscriber: Holder) -> str:
+        """ "I've read this" of any brief the person was sent, whose id follows the link
+        (``…/{brief_id}``): a digest signs one token, not one per brief (the page checks the
+        person was sent the brief). For 180 days."""
+        token = self.token(subscriber, Purpose.acknowledge_sent)
+        return f"{self.base_url}/acknowledge/{token}"
+
+    def discuss_sent(self, subscriber: Holder) -> str:
+        """Record a team discussion of any brief the person was sent, whose id follows the
+        link (``…/{brief_id}``), as ``acknowledge_sent``. For 90 days."""
+        return f"{self.base_url}/discussions/new/{self.token(subscriber, Purpose.discuss_sent)}"
+
     def manage_api(self, subscriber: Holder) -> str:
         return f"{self.base_url}/api/v1/subscriptions/{self.token(subscriber, Purpose.manage)}"

@@ -7,6 +7,7 @@ raising ``token_version`` revokes every link sent before.
 
 from __future__ import annotations
 
+import binascii
 import hmac
 import uuid
 from dataclasses import dataclass
@@ -33,9 +34,33 @@ class Purpose(StrEnum):
     unsubscribe = "u"
     discuss = "d"  # record a team discussion of one brief (practice/discussions)
     acknowledge = "a"  # "I've read this" of one brief (practice/acknowledgements)
+    # The same, of any brief the person was sent, named in the link beside the token and
+    # checked against the mail records: a digest signs one of each, not one per brief.
+    discuss_sent = "t"
+    acknowledge_sent = "r"
 
 
-EXPIRING = {Purpose.confirm, Purpose.membership}
+# How long a link lasts, if it expires.
+MAX_AGE = {
+    Purpose.confirm: CONFIRM_FOR,
+    Purpose.membership: CONFIRM_FOR,
+    Purpose.discuss: DISCUSS_FOR,
+    Purpose.discuss_sent: DISCUSS_FOR,
+    Purpose.acknowledge: ACKNOWLEDGE_FOR,
+    Purpose.acknowledge_sent: ACKNOWLEDGE_FOR,
+}
+# Tokens of these purposes name their brief; those of the others never do.
+NAME_A_BRIEF = {Purpose.acknowledge}
+NAME_NO_BRIEF = {Purpose.acknowledge_sent, Purpose.discuss_sent}
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _urlsafe(data: bytes) -> bytes:
+    """itsdangerous's base64_encode (URL-safe base64, unpadded) without its layers of calls:
+    a digest run makes four tokens a person."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 class TokenProblem(DomainError):
@@ -88,10 +113,10 @@ class Tokens:
             f'[{int(claims.subscriber_id)},{int(claims.version)},"{claims.purpose.value}",{group}'
             f"{brief}]"
         )
-        value = base64_encode(payload) + self._sep + self._stamp()
+        value = _urlsafe(payload.encode("ascii")) + self._sep + self._stamp()
         mac = self._mac.copy()
         mac.update(value)
-        return (value + self._sep + base64_encode(mac.digest())).decode("ascii")
+        return (value + self._sep + _urlsafe(mac.digest())).decode("ascii")
 
     def _stamp(self) -> bytes:
         """The encoded timestamp, made once a second rather than once a token."""
@@ -102,11 +127,8 @@ class Tokens:
         return stamped[1]
 
     def read(self, token: str, purpose: Purpose) -> Claims:
-        max_age = int(CONFIRM_FOR.total_seconds()) if purpose in EXPIRING else None
-        if purpose is Purpose.discuss:
-            max_age = int(DISCUSS_FOR.total_seconds())
-        elif purpose is Purpose.acknowledge:
-            max_age = int(ACKNOWLEDGE_FOR.total_seconds())
+        age = MAX_AGE.get(purpose)
+        max_age = None if age is None else int(age.total_seconds())
         try:
             subscriber_id, version, used_for, group_id, *brief = self._serializer.loads(
                 token, max_age=max_age
@@ -115,14 +137,25 @@ class Tokens:
         except SignatureExpired:
             raise TokenProblem(_EXPIRED.get(purpose, _EXPIRED[Purpose.confirm])) from None
         except (BadSignature, ValueError, TypeError, AttributeError):
-            raise TokenProblem("This link is not valid. Check that you copied all of it.") from None
+            raise TokenProblem(NOT_VALID) from None
         if used_for != purpose.value or len(brief) > 1:
             raise TokenProblem("This link is not valid here. Use the link from your email.")
-        if purpose is Purpose.acknowledge and brief_id is None:
+        if (purpose in NAME_A_BRIEF and brief_id is None) or (
+            purpose in NAME_NO_BRIEF and brief_id is not None
+        ):
             raise TokenProblem("This link is not valid here. Use the link from your email.")
         return Claims(int(subscriber_id), int(version), purpose, group_id, brief_id)
 
 
+def brief_in_link(value: str) -> uuid.UUID:
+    """The brief's id that follows a person's token in a digest's link (``Purpose.*_sent``)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise TokenProblem(NOT_VALID) from None
+
+
+NOT_VALID = "This link is not valid. Check that you copied all of it."
 _EXPIRED = {
     Purpose.confirm: "This link has expired. Links to confirm last 7 days: ask again and we will "
     "send a new one.",
@@ -131,3 +164,5 @@ _EXPIRED = {
     Purpose.acknowledge: "This link has expired. Links to say you have read a brief last 180 "
     "days: use the link in a newer email.",
 }
+_EXPIRED[Purpose.discuss_sent] = _EXPIRED[Purpose.discuss]
+_EXPIRED[Purpose.acknowledge_sent] = _EXPIRED[Purpose.acknowledge]

@@ -238,21 +238,20 @@ async def test_digests_rendered_once_for_many_people_carry_each_ones_links_and_r
         assert hostile in text
         assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; \u201cneglect\u201d" in html
         assert "<script>" not in html
-        # "I've read this": the person's own link for the brief, in both parts.
-        acknowledge = re.findall(r"/acknowledge/([^\s\"]+)", text + html)
+        # "I've read this": the person's own token, then the brief, in both parts.
+        acknowledge = re.findall(r"/acknowledge/([^\s\"/]+)/([0-9a-f-]{36})", text + html)
         assert len(acknowledge) == 2 and len(set(acknowledge)) == 1, acknowledge
-        claims = tokens.read(acknowledge[0], Purpose.acknowledge)
-        assert claims.subscriber_id == ids[email]
-        assert claims.brief_id is not None
-        assert f"I've read this: {app[links_key].base_url}/acknowledge/{acknowledge[0]}\n" in text
-        # "Record a team discussion": the person's own link for the brief, in both parts too.
-        discuss = re.findall(r"/discussions/new/([^\s\"]+)", text + html)
+        (token, brief_id), _ = acknowledge
+        claims = tokens.read(token, Purpose.acknowledge_sent)
+        assert (claims.subscriber_id, claims.brief_id) == (ids[email], None)
+        base_url = app[links_key].base_url
+        assert f"I've read this: {base_url}/acknowledge/{token}/{brief_id}\n" in text
+        # "Record a team discussion": the same way, a token of its own purpose.
+        discuss = re.findall(r"/discussions/new/([^\s\"/]+)/([0-9a-f-]{36})", text + html)
         assert len(discuss) == 2 and len(set(discuss)) == 1, discuss
-        found = tokens.read(discuss[0], Purpose.discuss)
-        assert (found.subscriber_id, found.brief_id) == (ids[email], claims.brief_id)
+        found = tokens.read(discuss[0][0], Purpose.discuss_sent)
+        assert (found.subscriber_id, discuss[0][1]) == (ids[email], brief_id)
         bodies[email] = (
-            text.replace(manage[0], "TOKEN")
-            .replace(acknowledge[0], "TOKEN")
-            .replace(discuss[0], "TOKEN")
+            text.replace(manage[0], "TOKEN").replace(token, "TOKEN").replace(discuss[0][0], "TOKEN")
         )
     assert bodies["a@nhs.net"] == bodies["b@nhs.net"] != bodies["c@nhs.net"]

@@ -85,6 +85,7 @@ AWKWARD = [
 
 
 ENCODED: dict[str, bytes] = {}  # shared by the cases, as by the drafts of a job
+LINED: dict[mime.Lined, mime.Pieces] = {}  # the same
 NONCE = "5e" * 16
 FAMILY = [f"acknowledge_url:{n}" for n in range(12)]
 
@@ -124,8 +125,9 @@ def test_a_part_filled_in_is_the_whole_text_encoded_at_once(seed: int) -> None:
     chunks = [content[i:j] for i, j in zip([0, *cuts], [*cuts, len(content)], strict=True)]
     assert "".join(chunks) == content
     encoded = ENCODED if rng.random() < 0.7 else None
+    lined = LINED if rng.random() < 0.7 else None
 
-    part = mime.Part.of("plain", chunks, holes, encoded).fill(values)
+    part = mime.Part.of("plain", chunks, holes, encoded, lined).fill(values)
 
     head, body = part.split(b"\r\n\r\n", 1)
     assert head.split(b"\r\n") == [

@@ -130,3 +130,29 @@ def test_acknowledgement_tokens_name_a_brief_and_open_nothing_else(clock: Clock)
     clock.advance(days=2)
     with pytest.raises(TokenProblem, match=r"expired\. Links to say you have read a brief"):
         tokens.read(token, Purpose.acknowledge)
+
+
+def test_a_digests_tokens_name_the_person_only_and_are_no_other_purposes(clock: Clock) -> None:
+    """A digest's "I've read this" and "Record a team discussion" tokens name the person, not
+    a brief (the link names it, checked against what was sent); neither is the per-brief kind,
+    nor the other, nor any other purpose's, and a token naming a brief is not one of them.
+    They last as long as the per-brief kinds."""
+    tokens = Tokens("a-test-secret-" + "x" * 32, clock)
+    brief = uuid.UUID("714e3468-ff32-48aa-bcb7-ccf0c899d636")
+    for purpose, lasts in ((Purpose.acknowledge_sent, 180), (Purpose.discuss_sent, 90)):
+        claims = Claims(5, 2, purpose)
+        token = tokens.make(claims)
+        assert token == tokens._serializer.dumps([5, 2, purpose.value, None])
+        assert tokens.read(token, purpose) == claims
+        for other in Purpose:
+            if other is not purpose:
+                with pytest.raises(TokenProblem, match="not valid here"):
+                    tokens.read(token, other)
+        with pytest.raises(TokenProblem, match="not valid here"):
+            tokens.read(tokens.make(Claims(5, 2, purpose, None, brief)), purpose)
+        clock.advance(days=lasts - 1)
+        assert tokens.read(token, purpose) == claims
+        clock.advance(days=2)
+        with pytest.raises(TokenProblem, match="expired"):
+            tokens.read(token, purpose)
+        clock.advance(days=-lasts - 1)
