@@ -42,6 +42,12 @@ from service.mail.compose import (
 from service.mail.models import MailDelivery, MailMessage, MailStatus, MailSuppression
 
 CHUNK = 500
+# Rows a multi-row INSERT of messages carries. SQLite's driver keeps the statements it ran
+# (128 a connection), each holding the values it was last bound until it runs again: one
+# INSERT per count of rows, each keeping that many bodies. In a 100,000-person digest run,
+# batches of every size from 1 to 250 kept SQLite's memory at 70-95 MB and growing; pages of
+# at most 32 rows keep it at 10-20 MB (bench/README.md, 4 December 2026).
+MESSAGES_A_PAGE = 32
 MAX_KEY = 255
 DRAFTS = 2000
 T = TypeVar("T")
@@ -312,6 +318,7 @@ async def _insert_messages(session: AsyncSession, rows: list[dict[str, Any]]) ->
         dialect_insert(session, table)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(table.c.id, table.c.idempotency_key)
+        .execution_options(insertmanyvalues_page_size=MESSAGES_A_PAGE)
     )
     # Executed with many rows, SQLAlchemy sends one multi-row INSERT per page of rows
     # ("insertmanyvalues"), from a statement it compiles once.
