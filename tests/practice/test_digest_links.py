@@ -232,3 +232,34 @@ async def test_digest_links_are_revoked_and_expire_as_the_per_brief_ones_and_tho
     assert expired.status == 404 and "Links to say you have read a brief last 180" in (
         await expired.text()
     )
+
+
+async def test_a_brief_narrowed_after_the_digest_keeps_the_restricted_brief_rules(
+    quiet: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    sessions: async_sessionmaker[AsyncSession],
+    smtp_server: SmtpServer,
+) -> None:
+    """Sent while public to an address that is no practitioner's, then narrowed: the
+    digest's discussion link is the sign-in page, naming nothing of what the brief became;
+    "I've read this" names only the title the person was sent."""
+    _, ids = await setup(quiet, publisher, clock, sessions, smtp_server)
+    [theirs] = [m for m in smtp_server.messages if m.recipients == ("h@gmail.com",)]
+    brief_id = ids["elsewhere"]
+    narrowed = await quiet.patch(
+        f"/api/v1/briefs/{brief_id}",
+        headers=publisher,
+        json={"audience": "practitioners", "title": "Restricted now"},
+    )
+    assert narrowed.status == 200, await narrowed.text()
+    team = f"/discussions/new/{links(theirs, '/discussions/new/')[brief_id]}/{brief_id}"
+    refused = await quiet.get(team, headers=HTML)
+    html = await refused.text()
+    assert refused.status == 403 and "Sign in to record a team discussion" in html
+    assert "Restricted now" not in html and "Elsewhere" not in html
+    read = f"/acknowledge/{links(theirs, '/acknowledge/')[brief_id]}/{brief_id}"
+    page = await quiet.get(read, headers=HTML)
+    html = await page.text()
+    assert page.status == 200 and "Elsewhere" in html and "Restricted now" not in html
+    assert f'href="/briefs/{brief_id}"' not in html  # no way to the brief's page
