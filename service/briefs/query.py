@@ -29,7 +29,58 @@ _TOKENS = re.compile(r'(-?)"([^"]*)"|(-?)([\w]+)', re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 WIDENED: tuple[Facet, ...] = ("themes", "agencies")
 LONGEST = 6  # words in the longest phrase looked for in a query
-MAX_PARTS = 32  # words searched for at most: the rest of a very long query is ignored
+MAX_WORDS = 64  # words read at most: the rest of a very long query is never looked at
+MAX_PARTS = 32  # words searched for at most
+# Small words are not required (PostgreSQL's english configuration drops them; FTS5 would
+# demand each): "the baby" finds a brief about a baby. Inside "quotes", or as part of a
+# taxonomy phrase ("voice of the child"), they stay.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "by",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "them",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -105,7 +156,14 @@ class Query:
 
 
 def read(q: str, taxonomy: Taxonomy) -> Query:
-    """The query as typed, with the taxonomy's words where it names a theme or agency."""
+    """The query as typed, with the taxonomy's words where it names a theme or agency.
+    Read once per query and taxonomy (a page reads it for the results, the counts and the
+    "Showing results for" line); the Query is not changed after."""
+    return _read(q, taxonomy)
+
+
+@functools.lru_cache(maxsize=256)
+def _read(q: str, taxonomy: Taxonomy) -> Query:
     query = Query()
     plain: list[str] = []  # unquoted, included words waiting to be read as phrases
     either = False
@@ -117,16 +175,19 @@ def read(q: str, taxonomy: Taxonomy) -> Query:
             plain.clear()
             either = False
 
-    for match in _TOKENS.finditer(q):
+    for match in itertools.islice(_TOKENS.finditer(q), MAX_WORDS):
         minus, phrase, word_minus, word = match.groups()
         text = phrase if phrase is not None else word
         words = tuple(w.lower() for w in _WORD.findall(text or ""))
         if not words:
             continue
-        if phrase is None and word.lower() == "or" and (plain or query.parts):
-            flush()
-            either = True
+        if phrase is None and word.lower() == "or":
+            if plain or query.parts:  # between two parts; at the start it joins nothing
+                flush()
+                either = True
             continue
+        if phrase is None and word_minus and word.lower() in STOP_WORDS:
+            continue  # excluding a small word would exclude nearly everything
         if phrase is None and not word_minus:
             plain.append(word)
             continue
@@ -153,9 +214,11 @@ def _recognise(words: list[str], vocabulary: _Vocabulary, either: bool) -> list[
         else:
             n, typed, term = 1, words[i], None
         own = Words(tuple(w.lower() for w in words[i : i + n]))
+        i += n
+        if term is None and own.words[0] in STOP_WORDS:
+            continue  # a small word on its own: not required
         alternatives = [own] + [w for w in vocabulary.words_of(term) if w != own] if term else [own]
         parts.append(Part(typed, alternatives, either=either and not parts, meaning=term))
-        i += n
     return parts
 
 

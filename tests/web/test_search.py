@@ -127,3 +127,33 @@ async def test_a_widened_query_never_finds_a_restricted_brief_for_the_public(
     signed_in = await practitioner_cookie(sessions, "pc@merseyside.police.uk", clock())
     html = await (await client.get("/", params={"q": "DV"}, headers=signed_in)).text()
     assert sorted(titles(html)) == ["Child Q", "Child W"]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("or DV", ["Child W"]),  # a leading "or" is a word, not a search for "or"
+        ("DV or", ["Child W"]),
+        ("the baby", ["Baby T"]),  # the small words are not required
+        ("neglected -the", ["Child N"]),
+    ],
+)
+async def test_small_words_mean_the_same_on_both_databases(
+    client: TestClient, publisher: dict[str, str], query: str, found: list[str]
+) -> None:
+    await _briefs(client, publisher)
+    html = await (await client.get("/", params={"q": query})).text()
+    assert set(found) <= set(titles(html)), titles(html)
+
+
+def test_only_the_first_words_of_a_long_query_are_read() -> None:
+    """Reading a query looks for the taxonomy's phrases in every run of words: a query of
+    hundreds of words (free for anyone to send) is cut to its first MAX_PARTS words first."""
+    from service.briefs.query import MAX_PARTS, read
+    from service.taxonomy import default_taxonomy
+
+    taxonomy = default_taxonomy()
+    query = read("a " * 500 + "DV", taxonomy)
+    assert len(query.parts) <= MAX_PARTS
+    assert query.widened() == []  # "DV", word 501, was never read
+    assert read("a " * 5 + "DV", taxonomy).widened()
