@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers.access_log import redact
 from handlers.pages import render, wants_html
 from service.errors import DomainError
 
@@ -83,7 +84,8 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         code = CODES.get(exc.status, "error")
         return _respond(request, exc.status, code, message, None, headers)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The path may hold a token (a manage or sign-in link): cut short, as the access log does.
+        log.exception("unhandled error on %s %s", request.method, redact(request.path))
         message = "something went wrong on our side; it has been logged"
         return _respond(request, 500, "internal", message)
 

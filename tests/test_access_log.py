@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
@@ -63,3 +64,23 @@ async def test_the_served_log_line_has_no_token(
     assert lines, caplog.text
     assert all(TOKEN not in line for line in lines), lines
     assert any(f"/unsubscribe/{TOKEN[:6]}…" in line for line in lines)
+
+
+async def test_an_unhandled_error_logs_the_path_with_its_token_cut_short(
+    aiohttp_client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error log is a log too: a 500 on a token's page must not write the token whole."""
+    from handlers.errors import error_middleware
+
+    async def broken(_request: web.Request) -> web.Response:
+        raise RuntimeError("boom")
+
+    app = web.Application(middlewares=[error_middleware])
+    app.router.add_get("/subscriptions/manage/{token}", broken)
+    client = await aiohttp_client(app)
+    token = RANDOM
+    with caplog.at_level(logging.ERROR, logger="handlers.errors"):
+        response = await client.get(f"/subscriptions/manage/{token}")
+    assert response.status == 500
+    assert f"unhandled error on GET /subscriptions/manage/{RANDOM[:6]}…" in caplog.text
+    assert token not in caplog.text
