@@ -23,9 +23,18 @@ from handlers import (
     subscription_pages,
     subscriptions,
     taxonomy,
+    webhooks,
 )
 
-APIS = [briefs.api, taxonomy.api, staff.api, subscriptions.api, groups.api, impact.api]
+APIS = [
+    briefs.api,
+    taxonomy.api,
+    staff.api,
+    subscriptions.api,
+    groups.api,
+    impact.api,
+    webhooks.api,
+]
 
 
 def setup_routes(app: web.Application, version: str) -> None:

@@ -32,6 +32,7 @@ from learnhub.keys import (
     sessions_key,
     settings_key,
     tagging_key,
+    webhook_worker_key,
 )
 from learnhub.requests import link_handlers
 from learnhub.schedule import digests_of
@@ -49,6 +50,8 @@ from service.requests.worker import RequestWorker
 from service.settings import Settings
 from service.tagging import Tagger
 from service.taxonomy import default_taxonomy
+from service.webhooks.transport import Transport
+from service.webhooks.worker import WebhookWorker
 from subscribers.alerts.notices import recheck_audience
 from subscribers.subscriptions.links import Links
 from subscribers.subscriptions.tokens import Tokens
@@ -76,6 +79,7 @@ def create_app(
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_mail(run_workers))
     app.cleanup_ctx.append(_requests(run_workers))
+    app.cleanup_ctx.append(_webhooks(run_workers))
     app.cleanup_ctx.append(_dispatcher(run_workers))
     app.cleanup_ctx.append(digest_schedule(run_workers))
     app.on_response_prepare.append(security_headers)
@@ -148,15 +152,38 @@ def _dispatcher(run_workers: bool) -> Callable[[web.Application], AsyncIterator[
     """The event dispatcher and the handlers each event type fans out to."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
+        def after() -> None:  # an event was handled: mail and deliveries may be due
+            app[mail_worker_key].wake()
+            app[webhook_worker_key].wake()
+
         app[dispatcher_key] = dispatcher = Dispatcher(
-            app[sessions_key],
-            app[clock_key],
-            registrations(app),
-            after=app[mail_worker_key].wake,
+            app[sessions_key], app[clock_key], registrations(app), after=after
         )
         if run_workers:
             dispatcher.start(app[engine_key])
         yield
         await dispatcher.stop()
+
+    return context
+
+
+def _webhooks(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The webhook worker, posting partners' deliveries (service/webhooks)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        transport = Transport(allow_private=app[settings_key].webhooks_allow_private)
+        worker = WebhookWorker(
+            app[sessions_key],
+            app[clock_key],
+            transport,
+            composer=app[composer_key],
+            after=app[mail_worker_key].wake,
+        )
+        app[webhook_worker_key] = worker
+        if run_workers:
+            worker.start()
+        yield
+        await worker.stop()
+        await transport.close()
 
     return context

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from digests.revise import Revisions
 from learnhub.keys import (
+    clock_key,
     composer_key,
     feed_cache_key,
     links_key,
@@ -17,6 +18,8 @@ from learnhub.keys import (
 from learnhub.schedule import digests_of
 from service.events.dispatcher import Registration
 from service.events.models import Event, EventType
+from service.webhooks.fanout import HANDLED as WEBHOOK_EVENTS
+from service.webhooks.fanout import Fanout
 from subscribers.alerts.notices import Notices
 from subscribers.alerts.service import Alerts
 
@@ -36,6 +39,7 @@ def registrations(app: web.Application) -> list[Registration]:
 
     notices = Notices(app[composer_key], app[links_key], app[settings_key])
     revisions = Revisions(digests_of(app))
+    webhooks = Fanout(app[settings_key].base_url, app[tagging_key].taxonomy, app[clock_key])
     every = frozenset(t.value for t in EventType)
     # What a withdrawal or a narrowed audience takes back goes first, then what is announced
     # (docs/lifecycle.md). The names are stored on events as they are handled: keep them.
@@ -45,5 +49,6 @@ def registrations(app: web.Application) -> list[Registration]:
         Registration(
             "alerts", frozenset({EventType.published, EventType.updated}), chunked=alerts.on_brief
         ),
+        Registration("webhooks", frozenset(t.value for t in WEBHOOK_EVENTS), webhooks),
         Registration("feeds", every, invalidate_feeds),
     ]

@@ -14,6 +14,7 @@ from service.mail.compose import Composer
 from service.mail.worker import MailWorker
 from service.requests.worker import RequestWorker
 from service.settings import Settings
+from service.webhooks.worker import WebhookWorker
 from subscribers.subscriptions.links import Links
 
 settings_key = web.AppKey("settings", Settings)
@@ -29,3 +30,4 @@ composer_key = web.AppKey("composer", Composer)
 mail_worker_key = web.AppKey("mail_worker", MailWorker)
 dispatcher_key = web.AppKey("dispatcher", Dispatcher)
 requests_key = web.AppKey("link_requests", RequestWorker)
+webhook_worker_key = web.AppKey("webhook_worker", WebhookWorker)

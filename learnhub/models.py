@@ -14,6 +14,7 @@ from service.mail.models import MailDelivery, MailMessage, MailSuppression
 from service.practitioners.models import PractitionerSession, PractitionerSignInLink
 from service.requests.models import LinkRequest
 from service.staff.models import StaffMember, StaffSession, StaffSignInLink
+from service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from subscribers.groups.models import Group, GroupMember
 from subscribers.subscriptions.models import Counter, DomainAgency, Subscriber, SubscriptionCode
 
@@ -30,3 +31,4 @@ __all__ += ["DailyCarried", "DailyEmails", "RolledUp"]
 __all__ += ["BriefDocument"]
 __all__ += ["AuditEvent"]
 __all__ += ["TagCorrection"]
+__all__ += ["WebhookDelivery", "WebhookEndpoint"]

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     organisation_address: str = ""
     dpo_email: str | None = None  # the data protection officer; default: organisation_email
     accessibility_tested_on: date = date(2026, 12, 4)
+    # Webhooks may go to loopback, private and link-local addresses: for tests and closed
+    # networks only (server-side request forgery, service/webhooks/addresses.py).
+    webhooks_allow_private: bool = False
 
     @field_validator("base_url")
     @classmethod

@@ -32,6 +32,7 @@ OPERATIONS = [e.method + " " + re.sub(r"{(\w+):[^}]+}", r"{\1}", e.path) for e i
 UNSTATED = {
     "GET /api/v1/briefs": "a cursor is opaque: only one from next_cursor, and never with q",
     "GET /api/v1/impact": "from and to are both needed, from not after to, at most 5 years apart",
+    "POST /api/v1/webhooks": "the URL's host must be a valid name, with public addresses only",
 }
 
 # `format: email` allows domains every mail relay refuses (.test, .invalid, .localhost...),
