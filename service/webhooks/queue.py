@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, case, func, select, update
+from sqlalchemy import CursorResult, and_, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import table_of
@@ -175,11 +175,13 @@ async def record(
     the spec's "no longer wanted"). A delivery three days old that fails while others get
     through is given up.
     """
-    endpoint = (
-        await session.execute(
-            select(E.c.status, E.c.failing_since).where(E.c.id == claimed.endpoint_id)
-        )
-    ).first()
+    endpoint = None
+    if not answer.delivered:  # a delivered attempt needs nothing of the endpoint
+        endpoint = (
+            await session.execute(
+                select(E.c.status, E.c.failing_since).where(E.c.id == claimed.endpoint_id)
+            )
+        ).first()
     disable: str | None = None
     retry_at: datetime | None = None
     if answer.delivered:
@@ -213,10 +215,12 @@ async def record(
     )
     if cast(CursorResult[Any], written).rowcount == 0:
         return Recorded(written=False)  # claimed again by another worker since: its outcome
-    failing = None if answer.delivered else func.coalesce(E.c.failing_since, now)
-    await session.execute(
-        update(E).where(E.c.id == claimed.endpoint_id).values(failing_since=failing)
-    )
+    if answer.delivered:  # written only where a failing spell ends: most often nowhere
+        ended = update(E).where(E.c.id == claimed.endpoint_id, E.c.failing_since.is_not(None))
+        await session.execute(ended.values(failing_since=None))
+    elif endpoint is not None and endpoint.failing_since is None:
+        started = update(E).where(E.c.id == claimed.endpoint_id, E.c.failing_since.is_(None))
+        await session.execute(started.values(failing_since=now))
     return Recorded(written=True, retry_at=retry_at, disable=disable)
 
 

@@ -1,13 +1,14 @@
 """The webhook worker: claims due deliveries in short transactions and posts them outside.
 
-The mail worker's design (decisions 0002 and 0010) without its pipelining, which the few
-deliveries of an event do not need: a batch is claimed under a 30-second lease that a
-heartbeat renews while the batch is in hand, and each outcome is written as soon as it is
-known, under the lease its row holds, so a late one changes nothing another worker has
-claimed since. An attempt starts only with half its lease left, and is cut short a
-quarter of a lease before it ends. The only duplicate a crash can cause is the attempt on
-the wire, or answered and not yet written, when the process died: it goes again, with the
-same ``webhook-id``, which is what receivers deduplicate on.
+The mail worker's design (decisions 0002 and 0010), simpler, for the few deliveries of an
+event: a batch is claimed under a 30-second lease that a heartbeat renews while the batch
+is in hand, and each outcome is written as soon as it is known (with those of the other
+lanes that come meanwhile: ``recorder``), under the lease its row holds, so a late one
+changes nothing another worker has claimed since. An attempt starts only with half its
+lease left, and is cut short a quarter of a lease before it ends. The only duplicate a
+crash can cause is the attempt on the wire, or answered and not yet written, when the
+process died: it goes again, with the same ``webhook-id``, which is what receivers
+deduplicate on.
 
 Endpoints are served side by side (``concurrency`` at once), each endpoint's deliveries of
 a batch one after another, first tries first (a delivery the endpoint keeps refusing then
@@ -29,8 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.clock import Clock
 from service.mail.compose import Composer
-from service.webhooks import disabling, queue, signing
+from service.webhooks import queue, signing
 from service.webhooks.queue import Claimed, Lease, RetryPolicy
+from service.webhooks.recorder import Recorder
 from service.webhooks.transport import TIMEOUT, Answer, Transport
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,9 @@ class WebhookWorker:
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self.rng = rng or random.Random()  # noqa: S311  # jitter, not secrets
+        self.recorder = Recorder(
+            sessions, clock, composer=composer, policy=self.policy, rng=self.rng, after=after
+        )
         self._slots = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -163,30 +168,13 @@ class WebhookWorker:
         when its lease ends and is sent again, under the same webhook-id."""
         for attempt in range(WRITE_TRIES):
             try:
-                return await self._write_once(c, answer)
+                return await self.recorder.write(c, answer)
             except Exception:
                 if attempt == WRITE_TRIES - 1 or self.clock() >= c.lease.until:
                     raise
                 log.warning("webhook worker: writing an outcome failed; trying again")
                 await asyncio.sleep(2.0**attempt)
         return None
-
-    async def _write_once(self, c: Claimed, answer: Answer) -> datetime | None:
-        disabled = False
-        async with c.lease.lock, self.sessions.begin() as session:
-            now = self.clock()
-            recorded = await queue.record(
-                session, c, answer, now=now, policy=self.policy, rng=self.rng
-            )
-            if recorded.disable is not None:
-                disabled = await disabling.disable(
-                    session, c.endpoint_id, reason=recorded.disable, now=now, composer=self.composer
-                )
-            c.lease.ids.discard(c.id)
-        if disabled:
-            log.warning("webhook worker: endpoint %d disabled: %s", c.endpoint_id, recorded.disable)
-            self.after()
-        return recorded.retry_at
 
     async def _release(self, rest: Sequence[Claimed], *, at: datetime) -> None:
         held = [c for c in rest if c.id in c.lease.ids]
