@@ -186,8 +186,8 @@ async def test_many_entries_come_a_page_at_a_time_and_the_csv_has_them_all(
     web: TestClient, smtp_server: SmtpServer, staff: None, sessions: Any, clock: Clock
 ) -> None:
     await sign_in(web, smtp_server, ADMIN)
-    await form_post(web, "/staff/groups/new", {"name": "Big group", "frequency": "daily"})
-    group = "/staff/groups/1"
+    created = await form_post(web, "/staff/groups/new", {"name": "Big group", "frequency": "daily"})
+    group = created.headers["Location"].split("?")[0]
     for _ in range(60):
         clock.advance(seconds=1)
         await form_post(web, group, {}, path=f"{group}/feed-token")

@@ -268,6 +268,7 @@ async def test_five_hundred_addresses_at_once(
         queued = select(func.count()).where(MailMessage.kind == "group_invite")
         assert await session.scalar(queued) == 500
     assert len(await _members(sessions)) == 500
+    await smtp_server.received(1 + 500, within=60)  # sent, before the app is torn down
 
 
 async def test_invite_again_and_members_outside_the_domains(

@@ -13,6 +13,7 @@ from service.taxonomy import FACETS, default_taxonomy
 from tests.smtp import SmtpServer
 from tests.web.conftest import ADMIN, form_post, sign_in
 from tests.web.helpers import publish
+from tests.web.test_console_staff import _member
 
 
 class Text(HTMLParser):
@@ -51,7 +52,7 @@ def _codes() -> set[str]:
 
 
 async def test_no_console_page_shows_a_code_for_a_label(
-    web: TestClient, smtp_server: SmtpServer, staff: None, admin: dict[str, str]
+    web: TestClient, smtp_server: SmtpServer, staff: None, admin: dict[str, str], sessions: Any
 ) -> None:
     brief = await publish(
         web, admin, themes=["safer-sleep"], agencies=["health-visiting"], boroughs=["sefton"]
@@ -75,7 +76,7 @@ async def test_no_console_page_shows_a_code_for_a_label(
         f"{group}/edit",
         "/staff/groups/new",
         "/staff/members",
-        "/staff/members/2",
+        f"/staff/members/{(await _member(sessions, ADMIN)).id}",
         "/staff/members/new",
         "/staff/reach",
         "/staff/domains",
