@@ -13,6 +13,7 @@ from service.briefs.commands import briefs_group, demo_group
 from service.commands import Failure, load_settings, run
 from service.staff.commands import staff_group
 from service.tagging.commands import tag_group
+from service.webhooks.commands import webhooks_group
 
 
 @click.group()
@@ -87,6 +88,7 @@ cli.add_command(tag_group)
 cli.add_command(briefs_group)
 cli.add_command(demo_group)
 cli.add_command(digest_group)
+cli.add_command(webhooks_group)
 
 
 def main() -> None:

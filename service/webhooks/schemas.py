@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
 
-from service.schemas import AgencyCode, BoroughCode, Line, NoNul, Request, Response, ThemeCode
+from service.schemas import AgencyCode, BoroughCode, Line, Request, Response, ThemeCode
 from service.webhooks.addresses import Refused, parse
 from service.webhooks.models import MAX_URL
 
@@ -105,5 +105,5 @@ class DeliveryQuery(Request):
 
     model_config = ConfigDict(extra="forbid", strict=False)
 
-    cursor: Annotated[str, Field(max_length=18, pattern=r"^[0-9]{0,18}$"), NoNul] = ""
+    cursor: Annotated[str, Field(max_length=18, pattern=r"^[0-9]{0,18}$")] = ""
     limit: int = Field(default=50, ge=1, le=200)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid, NotFound
@@ -114,3 +114,16 @@ async def deliveries(
     rows = list(await session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     return rows[:limit], str(rows[limit - 1].id) if more else None
+
+
+async def summary(session: AsyncSession) -> list[tuple[WebhookEndpoint, dict[str, int]]]:
+    """Every endpoint with how many of its deliveries are in each status."""
+    counts: dict[int, dict[str, int]] = {}
+    rows = await session.execute(
+        select(WebhookDelivery.endpoint_id, WebhookDelivery.status, func.count()).group_by(
+            WebhookDelivery.endpoint_id, WebhookDelivery.status
+        )
+    )
+    for endpoint_id, status, n in rows:
+        counts.setdefault(endpoint_id, {})[status] = n
+    return [(e, counts.get(e.id, {})) for e in await get_all(session)]
