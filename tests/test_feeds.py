@@ -306,6 +306,7 @@ async def test_category_schemes_are_pages_listing_their_codes(
     assert f'id="{agency.term}"' in page
     assert "Health visiting and school nursing" in page
     assert "part of Health" in page
-    assert f'href="{BASE}/feeds/agencies/health-visiting.atom"' in page
+    # Its feed: the feeds page with the address to copy (a feed in a browser shows XML).
+    assert 'href="/feeds?agency=health-visiting#your-feed"' in page
     assert 'href="/?agency=health-visiting"' in page
     assert (await client.get("/taxonomy/colours")).status == 404
