@@ -144,3 +144,28 @@ async def test_with_the_setting_a_loopback_receiver_may_be_registered(
 ) -> None:
     created = await register(hooks, admin, receiver.url("/hook"))
     assert created["url"] == receiver.url("/hook")
+
+
+async def test_the_openapi_description_has_the_webhook_routes(client: TestClient) -> None:
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    paths = document["paths"]
+    assert set(paths["/api/v1/webhooks"]) == {"get", "post"}
+    assert set(paths["/api/v1/webhooks/{id}"]) == {"get", "delete"}
+    assert set(paths["/api/v1/webhooks/{id}/enable"]) == {"post"}
+    assert set(paths["/api/v1/webhooks/{id}/deliveries"]) == {"get"}
+    for path in [p for p in paths if p.startswith("/api/v1/webhooks")]:
+        for operation in paths[path].values():
+            assert operation["security"] == [{"staffToken": []}]
+            assert {"401", "403"} <= set(operation["responses"])
+    create = document["components"]["schemas"]["WebhookCreate"]
+    assert create["required"] == ["url", "event_types"]
+    fields = create["properties"]
+    assert fields["event_types"]["items"]["enum"] == ALL
+    assert (fields["url"]["maxLength"], fields["url"]["format"]) == (2000, "uri")
+    assert "secret" in document["components"]["schemas"]["WebhookCreated"]["required"]
+    assert "secret" not in document["components"]["schemas"]["WebhookOut"]["properties"]
+    [cursor] = [
+        p for p in paths["/api/v1/webhooks/{id}/deliveries"]["get"]["parameters"]
+        if p["name"] == "cursor"
+    ]  # fmt: skip
+    assert cursor["schema"]["pattern"] == "^[0-9]{0,18}$"
