@@ -4,8 +4,9 @@ A run's window runs from the previous finished run's cutoff (so a missed run is 
 the next one, in one digest) to its own cutoff; a person who consented later starts from
 their consent. Briefs count by when subscribers were last told of them: first publication
 or the latest significant update. Withdrawn briefs are left out, and a brief a person was
-already sent at this publication and revision (an immediate alert through a group, say) is
-not sent again.
+already sent at this publication, at its revision or since it was last announced (an
+immediate alert through a group, or urgent learning, say, even if it was edited in small
+ways since), is not sent again.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from subscribers.groups.models import Group, GroupMember
 from subscribers.subscriptions.models import Subscriber
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-NOTHING = (0, 0)  # the (publication, revision) of a brief never sent
+NOTHING = (0, 0, EPOCH)  # the (publication, revision, last queued) of a brief never sent
 
 
 @dataclass
@@ -71,8 +72,7 @@ class Plan:
             mine = [
                 card
                 for card in self.matched.get(person_id, [])
-                if card.notified_at > start
-                and sent.get((email, card.brief_id), NOTHING) < (card.publication, card.revision)
+                if card.notified_at > start and not _told(sent.get((email, card.brief_id)), card)
             ]
             if mine:
                 found[person_id] = mine
@@ -143,11 +143,24 @@ async def plan_run(
     return plan
 
 
+def _told(sent: tuple[int, int, datetime] | None, card: Card) -> bool:
+    """Whether the person was sent the brief as it is now announced: at this publication,
+    at its revision or in a message queued since its last announcement (a small edit since
+    then is no news)."""
+    if sent is None:
+        return False
+    publication, revision, queued = sent
+    if publication != card.publication:
+        return publication > card.publication
+    return revision >= card.revision or queued >= card.notified_at
+
+
 async def _already_sent(
     session: AsyncSession, emails: list[str], candidates: dict[uuid.UUID, Brief]
-) -> dict[tuple[str, uuid.UUID], tuple[int, int]]:
-    """The last (publication, revision) of each candidate brief each person was sent, by an
-    alert or a digest that went or is to go (not one that failed or was cancelled)."""
+) -> dict[tuple[str, uuid.UUID], tuple[int, int, datetime]]:
+    """The last (publication, revision, time queued) of each candidate brief each person was
+    sent, by an alert or a digest that went or is to go (not one that failed or was
+    cancelled)."""
     if not emails or not candidates:
         return {}
     # Deliveries are found through these people's messages, not through the briefs: every
@@ -164,13 +177,18 @@ async def _already_sent(
             MailDelivery.brief_id,
             MailDelivery.publication,
             func.max(MailDelivery.revision),
+            func.max(MailMessage.created_at),
         )
         .join(MailDelivery, MailDelivery.message_id == MailMessage.id)
         .where(MailDelivery.message_id.in_(theirs), MailDelivery.brief_id.in_(list(candidates)))
         .group_by(MailMessage.recipient, MailDelivery.brief_id, MailDelivery.publication)
     )
-    found: dict[tuple[str, uuid.UUID], tuple[int, int]] = {}
-    for email, brief_id, publication, revision in rows:
+    found: dict[tuple[str, uuid.UUID], tuple[int, int, datetime]] = {}
+    for email, brief_id, publication, revision, queued in rows:
         key = (email, brief_id)
-        found[key] = max(found.get(key, NOTHING), (publication, revision))
+        found[key] = max(found.get(key, NOTHING), (publication, revision, _utc(queued)))
     return found
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

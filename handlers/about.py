@@ -12,6 +12,7 @@ from aiohttp import web
 
 from handlers.pages import render
 from learnhub.keys import settings_key
+from practice import retention
 
 routes = web.RouteTableDef()
 STATIC = Path(__file__).parent / "static"
@@ -32,7 +33,13 @@ def _organisation(request: web.Request) -> dict[str, Any]:
 
 @routes.get("/privacy")
 async def privacy(request: web.Request) -> web.Response:
-    return render("site/privacy.html", request, {"organisation": _organisation(request)})
+    kept = {
+        "unconfirmed_days": retention.UNCONFIRMED_FOR.days,
+        "unsubscribed_days": retention.UNSUBSCRIBED_FOR.days,
+        "evidence_years": request.app[settings_key].evidence_years,
+    }
+    context = {"organisation": _organisation(request), "kept": kept}
+    return render("site/privacy.html", request, context)
 
 
 @routes.get("/accessibility")

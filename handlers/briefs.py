@@ -28,6 +28,7 @@ from service.briefs.schemas import (
     HistoryList,
     HistoryOut,
     LifecycleRequest,
+    PublishRequest,
     WithdrawRequest,
     brief_out,
 )
@@ -187,7 +188,28 @@ def _lifecycle(action: str, move: briefs.Lifecycle, summary: str) -> None:
         return _out(request, brief)
 
 
-_lifecycle("publish", briefs.publish, "Publish a draft: subscribers are told")
+@api.route(
+    "POST",
+    "/api/v1/briefs/{id}/publish",
+    summary="Publish a draft: subscribers are told (urgent learning: every one of them, at once)",
+    tag=TAG,
+    body=PublishRequest,
+    response=BriefOut,
+    role=Role.publisher,
+)
+async def publish_brief(request: web.Request, body: PublishRequest, staff: StaffMember) -> BriefOut:
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        brief = await briefs.publish(
+            session,
+            _brief_id(request),
+            staff=staff,
+            now=app[clock_key](),
+            note=body.note,
+            urgency=body,
+        )
+    app[dispatcher_key].wake()
+    return _out(request, brief)
 
 
 @api.route(

@@ -25,6 +25,7 @@ from handlers import (
     taxonomy,
     webhooks,
 )
+from handlers.console import addresses as console_addresses
 
 APIS = [
     briefs.api,
@@ -54,3 +55,4 @@ def setup_routes(app: web.Application, version: str) -> None:
     app.router.add_routes(discussions.routes)
     app.router.add_routes(discussion_records.routes)  # after /discussions/new and /recorded
     console.setup(app)
+    app.router.add_routes(console_addresses.routes)

@@ -45,6 +45,7 @@ from service.feeds.cache import FeedCache
 from service.limits import Limiter
 from service.mail.compose import Composer
 from service.mail.senders import sender_from_settings
+from service.mail.verp import ReturnPath, return_path_from
 from service.mail.worker import MailWorker
 from service.requests.worker import RequestWorker
 from service.settings import Settings
@@ -109,6 +110,7 @@ def _mail(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]
             sender,
             app[clock_key],
             envelope_from=app[composer_key].envelope_from,
+            return_path=_addresses(return_path_from(settings)),
             concurrency=settings.mail_concurrency,
         )
         app[mail_worker_key] = worker
@@ -120,6 +122,10 @@ def _mail(run_workers: bool) -> Callable[[web.Application], AsyncIterator[None]]
         await sender.close()
 
     return context
+
+
+def _addresses(return_path: ReturnPath | None) -> Callable[[int], str] | None:
+    return None if return_path is None else return_path.address
 
 
 async def _take_back_for_new_domains(app: web.Application) -> None:

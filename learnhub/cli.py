@@ -9,11 +9,13 @@ import sys
 import click
 
 from digests.commands import digest_group
+from practice.commands import retention_group
 from service.briefs.commands import briefs_group, demo_group
 from service.commands import Failure, load_settings, run
 from service.staff.commands import staff_group
 from service.tagging.commands import tag_group
 from service.webhooks.commands import webhooks_group
+from subscribers.subscriptions.commands import bounces_group
 
 
 @click.group()
@@ -30,6 +32,8 @@ def cli() -> None:
     # APScheduler says at INFO when it adds, runs and finishes each job (a dozen lines at
     # start-up, then some every hour); our jobs log what they did instead.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # flufl.bounce names each of its seventeen detectors at INFO, for every bounce it reads.
+    logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
 
 
 @cli.command()
@@ -89,6 +93,8 @@ cli.add_command(briefs_group)
 cli.add_command(demo_group)
 cli.add_command(digest_group)
 cli.add_command(webhooks_group)
+cli.add_command(bounces_group)
+cli.add_command(retention_group)
 
 
 def main() -> None:

@@ -1,13 +1,16 @@
 """The scheduler inside ``learnhub serve``: the digest tick, run on schedule and at start-up;
 every hour, and at start-up, the purge of old mail bodies (service.mail.purge) and the impact
-report's roll-up of finished days (practice.impact.rollup)."""
+report's roll-up of finished days (practice.impact.rollup); every minute, when
+LEARNHUB_BOUNCE_MAILDIR is set, the bounces and complaints delivered there
+(subscribers.subscriptions.bounces); every day, and at start-up, retention
+(practice.retention)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +28,11 @@ from learnhub.keys import (
     settings_key,
     tagging_key,
 )
+from practice import retention
 from practice.impact import rollup
 from service.mail import purge
+from service.mail.verp import return_path_from
+from subscribers.subscriptions import bounces
 
 log = logging.getLogger(__name__)
 FREQUENCIES = ("daily", "weekly")
@@ -68,6 +74,22 @@ def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[Non
         async def roll_up() -> None:
             await shielded(rollup.roll_up(app[sessions_key], clock))
 
+        async def keep_for_as_long_as_said() -> None:
+            years = app[settings_key].evidence_years
+            await shielded(retention.run(app[sessions_key], clock, evidence_years=years))
+
+        async def read_bounces() -> None:
+            settings = app[settings_key]
+            assert settings.bounce_maildir is not None  # scheduled only when set
+            await shielded(
+                bounces.poll(
+                    app[sessions_key],
+                    settings.bounce_maildir,
+                    return_path=return_path_from(settings),
+                    clock=clock,
+                )
+            )
+
         async def run(frequency: str) -> None:
             now = clock()
             summary = await run_digest(
@@ -84,10 +106,14 @@ def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[Non
             jobs.start()
             for frequency in FREQUENCIES:  # catch up, now, what the schedule missed
                 jobs.add_job(tick, args=[frequency], id=f"catch-up-{frequency}")
-            for job, every, name in (
+            interval_jobs: list[tuple[Callable[[], Coroutine[Any, Any, None]], timedelta, str]] = [
                 (purge_bodies, purge.EVERY, "purge-mail-bodies"),
                 (roll_up, rollup.EVERY, "impact-roll-up"),
-            ):
+            ]
+            interval_jobs.append((keep_for_as_long_as_said, retention.EVERY, "retention"))
+            if digests.settings.bounce_maildir is not None:
+                interval_jobs.append((read_bounces, bounces.EVERY, "read-bounces"))
+            for job, every, name in interval_jobs:
                 jobs.add_job(
                     job,
                     IntervalTrigger(seconds=every.total_seconds()),

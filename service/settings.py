@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import date, time
 from email.utils import parseaddr
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+_SPACE = re.compile(r"[\s<>\"(),;:]")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 SECRET_KEY_FILE = Path("var/secret_key")
 
@@ -56,6 +58,15 @@ class Settings(BaseSettings):
     # Webhooks may go to loopback, private and link-local addresses: for tests and closed
     # networks only (server-side request forgery, service/webhooks/addresses.py).
     webhooks_allow_private: bool = False
+    # Where bounces come back: each message's envelope sender is this address with a token
+    # after a '+' (bounces+m123-k7f2q9xa@…, service.mail.verp). Unset: the From address,
+    # as before, and bounces can be mapped to their messages only by their addresses.
+    bounce_address: str | None = None
+    # A Maildir the MTA delivers bounces and complaints into; serve reads it every minute.
+    bounce_maildir: Path | None = None
+    # How long delivery records keep the recipient's address (the board's evidence period);
+    # then they are anonymised (practice.retention).
+    evidence_years: int = Field(default=6, ge=1, le=100)
 
     @field_validator("base_url")
     @classmethod
@@ -66,6 +77,17 @@ class Settings(BaseSettings):
             # Links in emails, one-click unsubscribe (RFC 8058) above all, need https.
             raise ValueError("must start with https:// (http:// only for 127.0.0.1 or localhost)")
         return value.rstrip("/")
+
+    @field_validator("bounce_address")
+    @classmethod
+    def _plain_bounce_address(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        local, at, domain = value.rpartition("@")
+        if not at or not local or "." not in domain or "+" in local or _SPACE.search(value):
+            raise ValueError("must be a plain address such as bounces@example.org, without '+'")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -34,6 +34,7 @@ CATEGORIES = [
     ("staff", "Staff added, removed or given another role"),
     ("groups", "Groups and their members"),
     ("exports", "Exports"),
+    ("addresses", "Suspended addresses"),
 ]
 
 

@@ -23,6 +23,7 @@ def email(request: web.Request, brief: Brief, staff: StaffMember) -> dict[str, A
         "brief": brief,
         "brief_url": f"{base_url}/briefs/{brief.id}",
         "change_note": None,
+        "urgent_reason": brief.urgent_reason if brief.urgent else None,
         "back": False,
         "reasons": ["this is a preview for staff; subscribers see their own choices here"],
         "manage_url": f"{base_url}/subscribe",

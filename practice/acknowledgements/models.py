@@ -3,7 +3,8 @@
 One per person and brief (a second acknowledgement updates the answer). It keeps the title
 the person was sent, as mail keeps it: the manage page lists an acknowledgement of a brief
 withdrawn or retitled since by what the person read. Erasing the person deletes it (the
-foreign key cascades).
+foreign key cascades); retention, removing a person who unsubscribed long ago, keeps it for
+the impact report's counts with nobody named and no answer (``subscriber_id`` null).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class Acknowledgement(Base):
     __table_args__ = (UniqueConstraint("subscriber_id", "brief_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subscriber_id: Mapped[int] = mapped_column(
+    subscriber_id: Mapped[int | None] = mapped_column(
         ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
     )
     brief_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("briefs.id"), index=True)

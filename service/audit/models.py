@@ -27,6 +27,7 @@ class Action(StrEnum):
     feed_link_issued = "feed_link_issued"
     feed_link_revoked = "feed_link_revoked"
     exported = "exported"
+    suspension_lifted = "suspension_lifted"
 
 
 class AuditEvent(Base):

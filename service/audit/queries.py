@@ -44,6 +44,7 @@ CATEGORIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "exports": ((), (Action.exported,)),
+    "addresses": ((), (Action.suspension_lifted,)),
 }
 
 

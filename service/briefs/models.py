@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -68,6 +69,10 @@ class Brief(Base):
     # How many times the brief has been published: a publication after a withdrawal is news
     # again, so idempotency keys and "already sent" name it beside the revision.
     publication: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Urgent learning goes at once to everyone it matches, digest subscribers too, with the
+    # reason saying why it cannot wait (subscribers.alerts).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    urgent_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
     # Facets whose codes the publisher chose: re-tagging after an edit leaves them alone.
     publisher_facets: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -58,7 +58,35 @@ class Source(Request):
     url: SourceUrl | None = None
 
 
-class BriefCreate(Request):
+UrgentReason = Annotated[Text, Field(max_length=1_000)]
+URGENT_NEEDS_REASON = "urgent learning needs an urgent_reason saying why it cannot wait"
+
+
+class Urgency(Request):
+    """Urgent learning goes at once to everyone it matches, digest subscribers included
+    (``urgent_reason`` says why, in the email); left out, a brief keeps what it had."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["urgent"], "properties": {"urgent": {"const": True}}},
+            "then": {
+                "required": ["urgent_reason"],
+                "properties": {"urgent_reason": {"type": "string"}},
+            },
+        }
+    )
+
+    urgent: bool | None = None
+    urgent_reason: UrgentReason | None = None
+
+    @model_validator(mode="after")
+    def _reason_for_urgent(self) -> Urgency:
+        if self.urgent and not (self.urgent_reason or "").strip():
+            raise ValueError(URGENT_NEEDS_REASON)
+        return self
+
+
+class BriefCreate(Urgency):
     title: Line
     background: BriefingText | None = None
     why_it_matters: BriefingText | None = None
@@ -74,15 +102,29 @@ class BriefCreate(Request):
     boroughs: list[BoroughCode] | None = Field(default=None, max_length=30)
 
 
-class BriefUpdate(Request):
+class BriefUpdate(Urgency):
     model_config = ConfigDict(
         json_schema_extra={
-            # What _note_for_significant enforces, said in the schema.
-            "if": {"required": ["significant"], "properties": {"significant": {"const": True}}},
-            "then": {
-                "required": ["change_note"],
-                "properties": {"change_note": {"type": "string"}},
-            },
+            # What _note_for_significant and _reason_for_urgent enforce, said in the schema.
+            "allOf": [
+                {
+                    "if": {
+                        "required": ["significant"],
+                        "properties": {"significant": {"const": True}},
+                    },
+                    "then": {
+                        "required": ["change_note"],
+                        "properties": {"change_note": {"type": "string"}},
+                    },
+                },
+                {
+                    "if": {"required": ["urgent"], "properties": {"urgent": {"const": True}}},
+                    "then": {
+                        "required": ["urgent_reason"],
+                        "properties": {"urgent_reason": {"type": "string"}},
+                    },
+                },
+            ]
         }
     )
 
@@ -114,6 +156,10 @@ class LifecycleRequest(Request):
     """Optional note recorded with a lifecycle move (publish, restore), for staff only."""
 
     note: Annotated[Text, Field(max_length=2_000)] | None = None
+
+
+class PublishRequest(LifecycleRequest, Urgency):
+    """A publication, urgent or not (see Urgency)."""
 
 
 class WithdrawRequest(LifecycleRequest):
@@ -205,6 +251,8 @@ class BriefOut(Response):
     withdrawn_at: datetime | None
     withdrawn_reason: str | None
     publication: int
+    urgent: bool = Field(description="Urgent learning: sent at once to every subscriber it matches")
+    urgent_reason: str | None
     url: str
 
 
@@ -269,6 +317,8 @@ def brief_out(brief: Any, base_url: str) -> BriefOut:
         withdrawn_at=brief.withdrawn_at,
         withdrawn_reason=brief.withdrawn_reason,
         publication=brief.publication,
+        urgent=brief.urgent,
+        urgent_reason=brief.urgent_reason,
         url=f"{base_url}/briefs/{brief.id}",
     )
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.briefs import corrections
 from service.briefs.models import Audience, Brief, BriefHistory, Status
 from service.briefs.render import render_summary
-from service.briefs.schemas import BRIEFING_FIELDS, BriefCreate, BriefUpdate
+from service.briefs.schemas import BRIEFING_FIELDS, BriefCreate, BriefUpdate, Urgency
 from service.briefs.tags import apply as apply_tags
 from service.briefs.tags import check_codes, suggest
 from service.errors import Conflict, NotFound
@@ -83,9 +83,11 @@ async def create(
         created_by=staff.id,
         publisher_facets=[],
         tags=[],
+        urgent=False,
     )
     _set_source(brief, data.source)
     _set_briefing(brief, data, BRIEFING_FIELDS)
+    _set_urgency(brief, data)
     suggestions = suggest(brief, tagging.tagger)
     apply_tags(brief, suggestions, chosen)
     session.add(brief)
@@ -112,6 +114,11 @@ async def update(
     chosen = {facet: getattr(data, facet) for facet in FACETS}
     check_codes(tagging.taxonomy, chosen)
     before = _snapshot(brief)
+    # Marking a published brief urgent announces it again, to everyone it matches: a
+    # significant update (docs/lifecycle.md), the urgent reason saying what changed.
+    became_urgent = bool(data.urgent) and not brief.urgent and brief.status == Status.published
+    significant = data.significant or became_urgent
+    _set_urgency(brief, data)
     _set_content(brief, data)
     suggestions = suggest(brief, tagging.tagger)
     apply_tags(brief, suggestions, chosen)
@@ -121,7 +128,8 @@ async def update(
         return brief
     brief.revision += 1
     brief.updated_at = now
-    _history(session, brief, "edit", staff, now, changes, data.change_note, data.significant)
+    note = data.change_note or (brief.urgent_reason if became_urgent else None)
+    _history(session, brief, "edit", staff, now, changes, note, significant)
     await corrections.record(session, brief, suggestions, chosen, staff=staff, now=now)
     if brief.status != Status.published:
         await session.flush()
@@ -132,9 +140,10 @@ async def update(
     # 0009, docs/lifecycle.md); the handlers of the event take it back.
     if was_public and brief.audience == Audience.practitioners:
         payload["narrowed"] = True
-    if data.significant:
+    if significant:
         brief.notified_at = now
-        payload["change_note"] = data.change_note
+        payload["change_note"] = note
+        payload.update(_urgent(brief))
         kind = EventType.updated
     else:
         kind = EventType.edited
@@ -150,8 +159,12 @@ async def publish(
     staff: StaffMember,
     now: datetime,
     note: str | None,
+    urgency: Urgency | None = None,
 ) -> Brief:
+    """Publish a draft; ``urgency`` may mark it urgent (or not) as it goes."""
     brief = await _locked_in(session, brief_id, Status.draft, "published")
+    if urgency is not None:
+        _set_urgency(brief, urgency)
     republished = brief.published_at is not None
     brief.status = Status.published.value
     brief.published_at = brief.published_at or now
@@ -160,9 +173,8 @@ async def publish(
     brief.withdrawn_at = None
     brief.withdrawn_reason = None
     _history(session, brief, "publish", staff, now, change_note=note)
-    await events.record(
-        session, brief, EventType.published, now=now, payload={"republished": republished}
-    )
+    payload = {"republished": republished, **_urgent(brief)}
+    await events.record(session, brief, EventType.published, now=now, payload=payload)
     await session.flush()
     return brief
 
@@ -232,6 +244,20 @@ async def _locked_in(
     return brief
 
 
+def _set_urgency(brief: Brief, data: Urgency) -> None:
+    """Urgent with its reason, or not urgent (no reason); left out, as it was."""
+    if data.urgent is not None:
+        brief.urgent = data.urgent
+        brief.urgent_reason = data.urgent_reason if data.urgent else None
+    elif data.urgent_reason is not None and brief.urgent:
+        brief.urgent_reason = data.urgent_reason
+
+
+def _urgent(brief: Brief) -> dict[str, str]:
+    """What an announcing event says of urgency: the reason, if the brief is urgent."""
+    return {"urgent": brief.urgent_reason or ""} if brief.urgent else {}
+
+
 def _set_content(brief: Brief, data: BriefUpdate) -> None:
     if data.title is not None:
         brief.title = data.title
@@ -282,6 +308,7 @@ def _snapshot(brief: Brief) -> dict[str, Any]:
         "actions": list(brief.actions or []),
         "questions": list(brief.questions or []),
         "resources": [dict(r) for r in brief.resources or []],
+        "urgent": (brief.urgent, brief.urgent_reason),
         **{facet: brief.codes(facet) for facet in FACETS},
     }
 

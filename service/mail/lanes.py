@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from service.clock import Clock
 from service.mail.errors import PermanentFailure, TemporaryFailure
@@ -44,10 +44,13 @@ class Lanes:
         *,
         envelope_from: str,
         count: int,
+        return_path: Callable[[int], str] | None = None,
     ) -> None:
         self._held, self._recorder, self._keeper, self._outage = held, recorder, keeper, outage
         self._sender, self._clock, self._envelope_from = sender, clock, envelope_from
         self._count = count
+        # Each message's own envelope sender (VERP), so its bounce names it: service.mail.verp.
+        self._return_path = return_path
         # A new one: a round that failed may have left its inbox with messages and ends.
         self._inbox: Inbox = held.new_inbox()
         self._handing_back = False
@@ -102,12 +105,17 @@ class Lanes:
             return False
         return self._clock() < message.leased_until - self._keeper.length / 2
 
+    def _sender_of(self, message: Claimed) -> str:
+        if self._return_path is None:
+            return self._envelope_from
+        return self._return_path(message.id)
+
     async def _attempt(self, message: Claimed) -> Result:
         try:
             # Cut short a quarter of a lease before the lease ends (renewals move it).
             async with self._keeper.deadline(message.lease):
                 await self._sender.send(
-                    message.body, sender=self._envelope_from, recipient=message.recipient
+                    message.body, sender=self._sender_of(message), recipient=message.recipient
                 )
         except TimeoutError:  # ours: the sender's own timeouts are TemporaryFailure
             return Result(message, Outcome.temporary, "the send did not end well within its lease")

@@ -14,6 +14,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -79,7 +80,11 @@ class MailDelivery(Base):
 
 
 class MailSuppression(Base):
-    """Permanent failures in a row for an address; at the limit it is suspended."""
+    """Permanent failures in a row for an address; at the limit it is suspended.
+
+    An administrator may lift a suspension (``lifted_at``): what failed before it no longer
+    counts towards the next one.
+    """
 
     __tablename__ = "mail_suppressions"
 
@@ -87,3 +92,32 @@ class MailSuppression(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailBounce(Base):
+    """A failure reported for a recipient: a bounce or complaint that came back after the
+    relay accepted the message (service.mail.reports), or the relay's own 5xx refusal.
+
+    ``report`` names what said so (the bounce's Message-ID, a digest of its bytes, or
+    ``smtp:<message id>``): with ``email`` it is unique, so reading a report twice counts it
+    once. ``kind`` is hard, soft or complaint.
+    """
+
+    __tablename__ = "mail_bounces"
+    __table_args__ = (
+        UniqueConstraint("report", "email", name="uq_mail_bounces_report_email"),
+        Index("ix_mail_bounces_email_kind", "email", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    report: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("mail_messages.id", ondelete="SET NULL"),
+        index=True,
+    )
+    email: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

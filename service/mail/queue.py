@@ -23,12 +23,13 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import UTCDateTime, dialect_insert, table_of
-from service.mail.models import MailMessage, MailStatus, MailSuppression
+from service.mail.models import MailBounce, MailMessage, MailStatus, MailSuppression
 from service.mail.service import suppressed
 
 SUSPEND_AFTER = 3
 M = table_of(MailMessage)
 S = table_of(MailSuppression)
+B = table_of(MailBounce)
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,7 @@ async def record(
             late.add(r.message.id)
     counted = [r for r in results if r.outcome is not Outcome.permanent or r.message.id not in late]
     await _count_failures(session, counted, now)
+    await _record_refusals(session, [r for r in counted if r.outcome is Outcome.permanent], now)
 
 
 def _held(result: Result) -> dict[str, Any]:
@@ -285,6 +287,26 @@ async def _count_failures(session: AsyncSession, results: Sequence[Result], now:
     for email, (reset, count, error) in changes.items():
         if count:
             await _add_failures(session, email, count, error, now=now, reset=reset)
+
+
+async def _record_refusals(session: AsyncSession, refused: Sequence[Result], now: datetime) -> None:
+    """Each permanent failure on record with its message, as a hard bounce is: a bounce that
+    comes later counts its run of failures from these rows (service.mail.bounces)."""
+    if not refused:
+        return
+    rows = [
+        {
+            "report": f"smtp:{r.message.id}",
+            "message_id": r.message.id,
+            "email": r.message.recipient,
+            "kind": "hard",
+            "reason": r.error or "",
+            "received_at": now,
+        }
+        for r in refused
+    ]
+    insert = dialect_insert(session, B).on_conflict_do_nothing(index_elements=["report", "email"])
+    await session.execute(insert, rows)
 
 
 # Written only where there is a count to reset: most addresses have no row at all. The IN

@@ -31,6 +31,7 @@ import asyncio
 import functools
 import logging
 import random
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,6 +58,7 @@ class MailWorker:
         clock: Clock,
         *,
         envelope_from: str,
+        return_path: Callable[[int], str] | None = None,
         concurrency: int = 4,
         batch_size: int = 200,
         lease: timedelta = timedelta(seconds=30),
@@ -101,6 +103,7 @@ class MailWorker:
             clock,
             envelope_from=envelope_from,
             count=concurrency,
+            return_path=return_path,
         )
         self._lanes: Lanes | None = None  # those of the loop's round
         self._stopping = False

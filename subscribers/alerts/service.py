@@ -8,6 +8,11 @@ leave while the rest are being rendered. The idempotency key (brief, publication
 person) makes a rerun of a handler that failed half-way queue nothing twice. Everyone told
 of a brief for the same reasons gets the same email but for their own links, so it is
 rendered once per set of reasons (the job's Drafts).
+
+Urgent learning (the event names the reason) goes to everyone the brief matches, whatever
+how often they asked for email: daily and weekly subscribers and groups get it at once too,
+and their next digest leaves it out, as it leaves out any brief they were sent already
+(digests.window).
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ Sessions = async_sessionmaker[AsyncSession]
 # The first chunk is small, for the first alerts to leave at once; each next one is twice as
 # large, up to the last size, where the cost of a round of queries is spread thin.
 ALERT_CHUNKS = (100, 200, 400, 800, 2000)
+IMMEDIATE = ("immediate",)
+EVERY_FREQUENCY = ("immediate", "daily", "weekly")
 
 
 @dataclass
@@ -46,6 +53,7 @@ class Publication:
     event: Event
     change_note: str | None
     tagged: Tagged
+    urgent: str | None  # why it is urgent, if it is
     # The briefing's link and the summary's short lead: the same for everyone.
     briefing: dict[str, Any] = field(default_factory=dict)
     drafts: Drafts = field(default_factory=Drafts)
@@ -76,13 +84,8 @@ class Alerts:
                 return  # withdrawn before we got to it: there is nothing to announce
             if event.payload.get("publication", brief.publication) != brief.publication:
                 return  # withdrawn and published again since: the newer event announces it
-            found = await recipients(
-                session,
-                facts_of(brief),
-                frequency="immediate",
-                taxonomy=self.taxonomy,
-                practitioner_domains=self.settings.practitioner_domains,
-            )
+            urgent = "urgent" in event.payload
+            found = await self._matching(session, brief, EVERY_FREQUENCY if urgent else IMMEDIATE)
             if event.type == EventType.published and event.payload.get("republished"):
                 found = await self._with_those_told(session, event, brief, found)
         publication = self.publication(brief, event)
@@ -100,6 +103,28 @@ class Alerts:
             drafts=publication.drafts,
             wake=sent,
         )
+
+    async def _matching(
+        self, session: AsyncSession, brief: Brief, frequencies: tuple[str, ...]
+    ) -> list[Recipient]:
+        """Everyone the brief matches at these frequencies, each person once."""
+        facts = facts_of(brief)
+        by_id: dict[int, Recipient] = {}
+        for frequency in frequencies:
+            for person in await recipients(
+                session,
+                facts,
+                frequency=frequency,
+                taxonomy=self.taxonomy,
+                practitioner_domains=self.settings.practitioner_domains,
+            ):
+                known = by_id.setdefault(person.id, person)
+                if known is not person:  # their own subscription at one, a group at another
+                    known.subscribed = known.subscribed or person.subscribed
+                    known.groups += [g for g in person.groups if g not in known.groups]
+        if len(frequencies) == 1:
+            return list(by_id.values())
+        return sorted(by_id.values(), key=lambda r: r.id)
 
     async def _with_those_told(
         self, session: AsyncSession, event: Event, brief: Brief, found: list[Recipient]
@@ -124,7 +149,9 @@ class Alerts:
     def publication(self, brief: Brief, event: Event) -> Publication:
         note = event.payload.get("change_note") if event.type == EventType.updated else None
         briefing = email_context(brief, self.settings.base_url)
-        return Publication(brief, event, note, Tagged.of(brief, self.taxonomy), briefing)
+        urgent = event.payload.get("urgent")
+        tagged = Tagged.of(brief, self.taxonomy)
+        return Publication(brief, event, note, tagged, urgent, briefing)
 
     async def compose(
         self, session: AsyncSession, publication: Publication, chunk: Sequence[Recipient]
@@ -142,6 +169,7 @@ class Alerts:
                     r,
                     filters.get(r.id, {}),
                     publication.change_note,
+                    publication.urgent,
                     publication.briefing,
                 )
             )
@@ -156,6 +184,7 @@ class Alerts:
         recipient: Recipient,
         filters: dict[Facet, set[str]],
         change_note: str | None,
+        urgent: str | None,
         briefing: dict[str, Any],
     ) -> Outgoing:
         context = {
@@ -163,6 +192,7 @@ class Alerts:
             "brief": brief,
             "brief_url": f"{self.settings.base_url}/briefs/{brief.id}",
             "change_note": change_note,
+            "urgent_reason": urgent,
             "back": recipient.back,
             "reasons": reasons(tagged, recipient, filters),
             "manage_url": self.links.manage(recipient),

@@ -15,7 +15,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.mail.compose import Composer
-from service.mail.models import MailMessage, MailStatus, MailSuppression
+from service.mail.models import MailBounce, MailMessage, MailStatus, MailSuppression
 from service.mail.service import Outgoing, enqueue, enqueue_many
 from subscribers.subscriptions.links import Links
 from subscribers.subscriptions.models import Subscriber
@@ -111,3 +111,4 @@ async def forget(session: AsyncSession, email: str) -> None:
         .values(recipient=ERASED, body=None, subject="")
     )
     await session.execute(delete(MailSuppression).where(MailSuppression.email == email))
+    await session.execute(delete(MailBounce).where(MailBounce.email == email))

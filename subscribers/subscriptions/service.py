@@ -32,6 +32,10 @@ from subscribers.subscriptions.tokens import Purpose, TokenProblem
 CONSENT_VERSION = "2026-11-26"
 LINK_EVERY = timedelta(minutes=10)
 ERASED = "subscribers_erased"
+# Anonymous counts of what retention deleted (practice.retention).
+EXPIRED = "signups_expired"  # unconfirmed sign-ups, deleted after UNCONFIRMED_FOR
+REMOVED = "unsubscribed_removed"  # people who unsubscribed, removed after UNSUBSCRIBED_FOR
+DELETED = (ERASED, EXPIRED, REMOVED)  # every count of subscriber rows deleted
 SUBSCRIBER_IDS = "subscriber_ids"  # the last id given, on SQLite (see _new_ids)
 SUBSCRIBE = "subscribe"  # the kinds of link request (learnhub.requests)
 LOST = "lost-link"
@@ -112,8 +116,10 @@ async def _new_ids(session: AsyncSession, count: int) -> list[int | None]:
     counter = await session.get(Counter, SUBSCRIBER_IDS)
     if counter is None:
         highest = await session.scalar(select(func.max(Subscriber.id))) or 0
-        erased = await session.get(Counter, ERASED)
-        counter = Counter(name=SUBSCRIBER_IDS, value=highest + (erased.value if erased else 0))
+        deleted = await session.scalar(
+            select(func.coalesce(func.sum(Counter.value), 0)).where(Counter.name.in_(DELETED))
+        )
+        counter = Counter(name=SUBSCRIBER_IDS, value=highest + (deleted or 0))
         session.add(counter)
     first = counter.value + 1
     counter.value += count
@@ -289,12 +295,23 @@ def end(subscriber: Subscriber, now: datetime) -> None:
 
 async def erase(session: AsyncSession, subscriber: Subscriber) -> None:
     """Delete everything held about the person; only an anonymous count remains."""
+    await remove(session, subscriber, counter=ERASED)
+
+
+async def remove(session: AsyncSession, subscriber: Subscriber, *, counter: str) -> None:
+    """Delete the person and their address from the mail records and sign-ins, counting it
+    under ``counter`` (one of DELETED)."""
     await emails.forget(session, subscriber.email)
     await practitioners.forget(session, subscriber.email)
     await session.delete(subscriber)
-    counter = await session.get(Counter, ERASED, with_for_update=True)
-    if counter is None:
-        session.add(Counter(name=ERASED, value=1))
-    else:
-        counter.value += 1
+    await count(session, counter)
     await session.flush()
+
+
+async def count(session: AsyncSession, name: str, by: int = 1) -> None:
+    """Add to an anonymous count."""
+    counter = await session.get(Counter, name, with_for_update=True)
+    if counter is None:
+        session.add(Counter(name=name, value=by))
+    else:
+        counter.value += by

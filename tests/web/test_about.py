@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from learnhub.app import create_app
+from practice import retention
 from service.mail.service import purge_bodies
 from service.practitioners import sessions as practitioner_sessions
 from service.settings import Settings
@@ -35,6 +36,7 @@ async def operated(
             "organisation_email": "learning@wirral.example",
             "organisation_phone": "0151 000 0000",
             "dpo_email": "dpo@wirral.example",
+            "evidence_years": 2,
         }
     )
     return await aiohttp_client(create_app(chosen, clock=clock, run_workers=False))  # type: ignore[no-any-return]
@@ -66,6 +68,7 @@ async def test_the_pages_name_the_operator_from_its_settings(operated: TestClien
         assert "learning@wirral.example" in page
     privacy = text(await (await operated.get("/privacy")).text())
     assert "dpo@wirral.example" in privacy
+    assert "2 years, as the board's evidence" in text(await (await operated.get("/privacy")).text())
     contact = text(await (await operated.get("/contact")).text())
     assert "0151 000 0000" in contact and "call 999" in contact
 
@@ -85,6 +88,12 @@ async def test_the_privacy_notice_says_what_the_code_keeps(client: TestClient) -
     assert f"until {practitioner_sessions.IDLE.days} days without a visit" in page
     assert f"staff until {int(staff_sessions.IDLE.total_seconds() // 60)} minutes" in page
     assert f"at most {int(staff_sessions.ABSOLUTE.total_seconds() // 3600)} hours" in page
+    assert f"you do not confirm: {retention.UNCONFIRMED_FOR.days} days" in page
+    assert f"for {retention.UNSUBSCRIBED_FOR.days} days, so that you can change" in page
+    assert (
+        f"bounced: {Settings.model_fields['evidence_years'].default} years, as the board's evidence"
+        in page
+    )
     for cookie in ("lh_csrf", "lh_practitioner", "lh_staff"):
         assert cookie in page
 

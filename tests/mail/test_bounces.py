@@ -1,0 +1,244 @@
+"""Bounces and complaints that come back after the relay accepted a message: each message's
+own envelope sender (VERP) on a real SMTP server, real DSNs and abuse reports read back,
+three hard bounces in a row suspending an address however late each came."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.mail import bounces, reports
+from service.mail.bounces import Recorded
+from service.mail.compose import Composer
+from service.mail.models import MailBounce, MailMessage
+from service.mail.senders import SmtpSender
+from service.mail.verp import ReturnPath
+from tests.conftest import Clock
+from tests.mail.conftest import MakeWorker
+from tests.mail.helpers import mail, messages, queue, suppression
+from tests.mail.reports import arf, exim_bounce, postfix_dsn
+from tests.smtp import SmtpServer
+
+RETURN_PATH = ReturnPath("bounces@learnhub.example", "test-secret-key")
+READER = "reader@nhs.net"
+
+
+async def _sent(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    make_worker: MakeWorker,
+    smtp_sender: SmtpSender,
+    *numbers: int,
+    recipient: str = READER,
+) -> list[MailMessage]:
+    """Messages queued and accepted by the relay, each with its own envelope sender."""
+    await queue(sessions, composer, clock(), [mail(n, recipient=recipient) for n in numbers])
+    worker = make_worker(smtp_sender, return_path=RETURN_PATH.address)
+    await worker.run_once()
+    return [m for m in await messages(sessions) if m.status == "sent"]
+
+
+async def _ingest(
+    sessions: async_sessionmaker[AsyncSession], raw: bytes, now: datetime
+) -> Recorded:
+    async with sessions.begin() as session:
+        return await bounces.record(session, reports.read(raw, RETURN_PATH), now=now)
+
+
+async def _bounces(sessions: async_sessionmaker[AsyncSession]) -> list[MailBounce]:
+    async with sessions() as session:
+        return list(await session.scalars(select(MailBounce).order_by(MailBounce.id)))
+
+
+async def test_each_message_leaves_with_its_own_envelope_sender(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    sent = await _sent(sessions, composer, clock, make_worker, smtp_sender, 1, 2)
+    assert len(smtp_server.messages) == 2
+    senders = {r.sender for r in smtp_server.messages}
+    assert senders == {RETURN_PATH.address(m.id) for m in sent}
+    for envelope in senders:
+        assert envelope.startswith("bounces+m") and envelope.endswith("@learnhub.example")
+        assert RETURN_PATH.message_id(envelope) in {m.id for m in sent}
+    # A token made up, or another service's, names nothing.
+    one = next(iter(senders))
+    assert RETURN_PATH.message_id(one.replace("bounces+m", "bounces+m9")) is None
+    assert ReturnPath("bounces@learnhub.example", "another key").message_id(one) is None
+
+
+async def test_a_postfix_dsn_is_a_hard_bounce_of_the_message_its_envelope_names(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    [message] = await _sent(sessions, composer, clock, make_worker, smtp_sender, 1)
+    received = smtp_server.messages[0]
+    # Forwarded on by the reader's organisation: the DSN names another address, and the
+    # envelope sender still says whose message it was.
+    raw = postfix_dsn(
+        "reader.forwarded@nhs-mail.example",
+        envelope_to=received.sender,
+        original=received.content,
+    )
+    done = await _ingest(sessions, raw, clock())
+    assert (done.hard, done.suspended) == ([READER], [])
+    [bounce] = await _bounces(sessions)
+    assert (bounce.message_id, bounce.email, bounce.kind) == (message.id, READER, "hard")
+    assert "5.1.1" in bounce.reason and "User unknown" in bounce.reason
+    state = await suppression(sessions, READER)
+    assert state is not None and (state.consecutive_failures, state.suspended_at) == (1, None)
+    # The same report again (a Maildir read twice, the MTA's pipe tried again) counts once.
+    again = await _ingest(sessions, raw, clock())
+    assert (again.hard, again.repeated) == ([], 1)
+    assert len(await _bounces(sessions)) == 1
+
+
+async def test_three_hard_bounces_in_a_row_suspend_though_the_relay_accepted_each(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    sent = await _sent(sessions, composer, clock, make_worker, smtp_sender, 1, 2, 3, 4)
+    first, second, third, fourth = sorted(sent, key=lambda m: m.id)
+    # The relay accepted all four (each acceptance resets the SMTP count); the bounces of the
+    # first, third and fourth come back, out of order: the second went through.
+    for message in (fourth, first, third):
+        await _ingest(
+            sessions, postfix_dsn(READER, envelope_to=RETURN_PATH.address(message.id)), clock()
+        )
+    state = await suppression(sessions, READER)
+    assert state is not None and (state.consecutive_failures, state.suspended_at) == (2, None)
+    # The second's bounce comes last: four in a row now.
+    done = await _ingest(
+        sessions, postfix_dsn(READER, envelope_to=RETURN_PATH.address(second.id)), clock()
+    )
+    assert done.suspended == [READER]
+    state = await suppression(sessions, READER)
+    assert state is not None and state.consecutive_failures == 4
+    assert state.suspended_at == clock()
+    assert "5.1.1" in (state.last_error or "")
+
+
+async def test_a_relay_refusal_and_late_bounces_make_one_run(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    smtp_server.answer_rcpt("550 5.1.1 no such mailbox")  # the first refused at once
+    await _sent(sessions, composer, clock, make_worker, smtp_sender, 1)
+    sent = await _sent(sessions, composer, clock, make_worker, smtp_sender, 2, 3)
+    for message in sent:
+        await _ingest(
+            sessions, postfix_dsn(READER, envelope_to=RETURN_PATH.address(message.id)), clock()
+        )
+    state = await suppression(sessions, READER)
+    assert state is not None and state.suspended_at is not None
+    kinds = [(b.report.split(":")[0], b.kind) for b in await _bounces(sessions)]
+    assert kinds == [("smtp", "hard"), ("id", "hard"), ("id", "hard")]
+
+
+async def test_delays_and_full_mailboxes_are_soft_and_count_for_nothing(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    sent = await _sent(sessions, composer, clock, make_worker, smtp_sender, 1, 2, 3)
+    delayed = postfix_dsn(
+        READER,
+        envelope_to=RETURN_PATH.address(sent[0].id),
+        action="delayed",
+        status="4.4.1",
+        diagnostic="connect to mail.nhs.example[192.0.2.25]:25: Connection timed out",
+    )
+    given_up = postfix_dsn(
+        READER,
+        envelope_to=RETURN_PATH.address(sent[1].id),
+        status="4.2.2",
+        diagnostic="452 4.2.2 Mailbox full",
+    )
+    for raw in (delayed, given_up):
+        done = await _ingest(sessions, raw, clock())
+        assert (done.soft, done.hard) == ([READER], [])
+    assert [b.kind for b in await _bounces(sessions)] == ["soft", "soft"]
+    assert await suppression(sessions, READER) is None
+
+
+async def test_an_exim_bounce_without_a_dsn_and_without_verp(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    recipient = "head@school.example"
+    [message] = await _sent(
+        sessions, composer, clock, make_worker, smtp_sender, 1, recipient=recipient
+    )
+    # Sent back to the From address (no VERP): the address names the message, its latest.
+    done = await _ingest(
+        sessions, exim_bounce(recipient, envelope_to="learning@localhost"), clock()
+    )
+    assert done.hard == [recipient]
+    [bounce] = await _bounces(sessions)
+    assert bounce.message_id == message.id
+    # A bounce about an address we never wrote to is left out.
+    stray = await _ingest(
+        sessions, exim_bounce("nobody@school.example", envelope_to="learning@localhost"), clock()
+    )
+    assert (stray.hard, stray.unmatched) == ([], 1)
+
+
+async def test_complaints_and_what_is_not_one(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    first, second = await _sent(sessions, composer, clock, make_worker, smtp_sender, 1, 2)
+    yahoo = arf(original_mail_from=RETURN_PATH.address(first.id), recipient=READER)
+    assert (await _ingest(sessions, yahoo, clock())).complaints == [READER]
+    # Microsoft's reports leave the recipient out: the envelope sender names the message.
+    microsoft = arf(
+        original_mail_from=RETURN_PATH.address(second.id),
+        recipient=READER,
+        redacted=True,
+        agent="Microsoft JMRP",
+    )
+    assert (await _ingest(sessions, microsoft, clock())).complaints == [READER]
+    not_spam = arf(
+        original_mail_from=RETURN_PATH.address(first.id), recipient=READER, feedback_type="not-spam"
+    )
+    assert (await _ingest(sessions, not_spam, clock())).not_understood == 1
+    assert (
+        await _ingest(sessions, b"From: a@b.example\nSubject: hello\n\nhi\n", clock())
+    ).not_understood == 1
+    found = await _bounces(sessions)
+    assert [(b.kind, b.message_id) for b in found] == [
+        ("complaint", first.id),
+        ("complaint", second.id),
+    ]
+    assert "Yahoo" in found[0].reason and "Microsoft" in found[1].reason
+    assert await suppression(sessions, READER) is None  # a complaint is not a bounce
