@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.db import dialect_insert, table_of
@@ -241,12 +241,17 @@ _EXISTING = select(MailMessage.idempotency_key).where(
 async def purge_bodies(
     session: AsyncSession, *, now: datetime, older_than: timedelta = timedelta(days=30)
 ) -> int:
-    """Drop the bodies of messages sent before ``now - older_than``; rows and deliveries stay."""
+    """Drop the bodies of messages sent before ``now - older_than``, and of those never sent
+    (failed, cancelled) queued before it; rows and deliveries stay."""
+    before = now - older_than
+    never_sent = (MailStatus.failed.value, MailStatus.cancelled.value)
     statement = (
         update(MailMessage)
         .where(
-            MailMessage.status == MailStatus.sent.value,
-            MailMessage.sent_at < now - older_than,
+            or_(
+                (MailMessage.status == MailStatus.sent.value) & (MailMessage.sent_at < before),
+                MailMessage.status.in_(never_sent) & (MailMessage.created_at < before),
+            ),
             MailMessage.body.is_not(None),
         )
         .values(body=None)

@@ -58,6 +58,25 @@ async def test_purge_drops_the_bodies_sent_30_days_ago_and_says_so(
     assert caplog.records == []  # nothing dropped, nothing said
 
 
+@pytest.mark.parametrize("status", [MailStatus.failed, MailStatus.cancelled])
+async def test_a_message_never_sent_loses_its_body_30_days_after_it_was_queued(
+    sessions: async_sessionmaker[AsyncSession], composer: Composer, clock: Clock, status: str
+) -> None:
+    """Its body holds the person's own links: kept no longer than a sent one's (found by
+    review: only sent messages were purged, failed and cancelled ones kept theirs)."""
+    for n, age in ((1, 31), (2, 29)):
+        async with sessions.begin() as session:
+            queued = clock() - timedelta(days=age)
+            await enqueue_many(session, [mail(n)], composer=composer, now=queued)
+            await session.execute(
+                update(MailMessage)
+                .where(MailMessage.recipient == f"reader{n}@example.org")
+                .values(status=status)
+            )
+    assert await purge.purge(sessions, clock) == 1
+    assert await bodies(sessions) == [False, True]
+
+
 async def test_the_service_drops_old_bodies_at_start_up_and_every_hour(
     aiohttp_client: Any,
     settings: Settings,
