@@ -89,7 +89,8 @@ def _counts(counter: Counter[str], *, unknown: bool = False) -> dict[str, int]:
 async def report(session: AsyncSession, span: Span, today: date) -> dict[str, Any]:
     """The report as plain data: the JSON answer, and what the page and CSV show."""
     # Days rolled up are read from their counts, the rest (the last day or two) from the
-    # records themselves: the same figures either way (practice.impact.rollup).
+    # records themselves: the same figures either way, but for people who changed their stated
+    # agency or borough since their day was counted (practice.impact.rollup, docs/impact.md).
     emails, carried = queries.Emails(), Counter[uuid.UUID]()
     rolled, live = queries.split(span, await queries.rolled_through(session))
     if rolled:
