@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from service.briefs.documents.paste import repair_items, repair_text
 from service.briefs.models import Brief
-from service.tagging import Tagger, TagSuggestions, brief_text
+from service.tagging import BriefText, Tagger, TagSuggestions, brief_text
 from service.taxonomy import FACETS, Facet, Taxonomy
 
 FIELD_OF = {
@@ -322,5 +322,9 @@ def tag_changes(
 
 
 def suggest(tagger: Tagger, form: EditorForm) -> TagSuggestions:
-    text = form.text()
-    return tagger.tag(text) if text.strip() else TagSuggestions()
+    """The tagger's suggestions as the service will make them on saving (service.briefs.tags):
+    the title and learning points known, the source board's boroughs counted."""
+    if not form.text().strip():
+        return TagSuggestions()
+    text = BriefText.of(form.title, form.summary, form.points())
+    return tagger.tag_brief(text, board=form.source_board or None)

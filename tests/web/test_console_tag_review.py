@@ -82,3 +82,26 @@ async def test_an_edit_says_which_tags_it_would_add_or_remove(
     change = said(html.split('id="tag-changes"', 1)[1].split("</div>", 1)[0])
     assert "add: Domestic abuse" in change
     assert "remove: Sefton" in change
+
+
+async def test_the_editor_suggests_what_a_save_applies(
+    web: TestClient, smtp_server: SmtpServer, staff: None, publisher: dict[str, str]
+) -> None:
+    """A board naming a borough gives it when the text names none: the editor's suggestions
+    are the service's own (found by review: the editor tagged the text alone)."""
+    await sign_in(web, smtp_server, PUBLISHER)
+    text = {**TEXT, "summary": "Baby T died while co-sleeping on a sofa."}
+    text["source_board"] = "St Helens Safeguarding Children Partnership"
+    html = await (await form_post(web, "/staff/briefs/new", {**text, "action": "suggest"})).text()
+    assert ticked(html, "boroughs") == {"st-helens"}
+    hint = section(html, "boroughs").split('id="boroughs-st-helens-hint"', 1)[1]
+    assert '<mark class="learnhub-evidence">St Helens</mark>' in hint.split("</div>", 1)[0]
+    response = await form_post(web, "/staff/briefs/new", {**text, "action": "save"})
+    brief_id = response.headers["Location"].split("/")[3].split("?")[0]
+    saved = await (await web.get(f"/api/v1/briefs/{brief_id}", headers=publisher)).json()
+    assert saved["boroughs"] == ["st-helens"]
+    # Reopened, the editor says a save would change nothing.
+    html = await (
+        await form_post(web, f"/staff/briefs/{brief_id}/edit", {**text, "action": "suggest"})
+    ).text()
+    assert 'id="tag-changes"' not in html
