@@ -40,8 +40,12 @@ from service.briefs.schemas import BriefCreate, BriefUpdate, LifecycleRequest, W
 from service.errors import Invalid
 from service.mail.queries import sent_counts
 from subscribers.alerts.matching import Reach, facts_of, reach
+from subscribers.alerts.notices import told_of_withdrawal_of
 
 routes = web.RouteTableDef()
+NOTHING_CHANGED = (
+    "You have not changed the brief: change it, or choose no (a note alone emails nobody)"
+)
 ID = "{id:[0-9a-fA-F-]{32,36}}"
 DONE = {
     "created": "The draft has been saved.",
@@ -181,19 +185,32 @@ def will_happen(counted: Reach) -> str:
     )
 
 
-async def _reach(request: web.Request, session: Any, brief: Brief) -> Reach:
+async def _reach(
+    request: web.Request, session: Any, brief: Brief, *, publishing: bool = False
+) -> Reach:
+    """Whom publishing (or a significant update) reaches. Publishing a brief again after a
+    withdrawal also tells, at once, everyone who was told of the withdrawal."""
+    domains = request.app[settings_key].practitioner_domains
+    back: list[int] = []
+    if publishing:
+        told = await told_of_withdrawal_of(
+            session, brief.id, audience=brief.audience, practitioner_domains=domains
+        )
+        back = [person.id for person in told]
     return await reach(
         session,
         facts_of(brief),
         taxonomy=request.app[tagging_key].taxonomy,
-        practitioner_domains=request.app[settings_key].practitioner_domains,
+        practitioner_domains=domains,
+        back=back,
     )
 
 
-async def _reached(request: web.Request, brief_id: uuid.UUID) -> str:
+async def _reached(request: web.Request, brief_id: uuid.UUID, *, publishing: bool) -> str:
     """The counts, once the brief is published or updated, for the page after."""
     async with request.app[readonly_key]() as session:
-        counted = await _reach(request, session, await briefs.get(session, brief_id))
+        brief = await briefs.get(session, brief_id)
+        counted = await _reach(request, session, brief, publishing=publishing)
     return f"now={counted.now}&digests={counted.digests}"
 
 
@@ -238,12 +255,16 @@ async def update_brief(request: web.Request) -> web.Response:
         if significant and post.get("confirmed") != "yes":
             # A significant update emails people again: one more look before it goes, with
             # whom it reaches as the brief will be once edited.
+            counted = await _reach_if_updated(request, brief, data)
+            if counted is None:
+                errors = {"significant": NOTHING_CHANGED}
+                return _editor(request, form, brief=brief, errors=errors)
             hidden = [(k, str(v)) for k, v in post.items() if k not in ("csrf_token", "action")]
             context = {
                 "brief": brief,
                 "hidden": hidden,
                 "note": form.change_note,
-                "will_happen": will_happen(await _reach_if_updated(request, brief.id, data)),
+                "will_happen": will_happen(counted),
             }
             return page("console/confirm_update.html", request, context)
         async with app[sessions_key].begin() as session:
@@ -262,26 +283,28 @@ async def update_brief(request: web.Request) -> web.Response:
         return _editor(request, form, brief=brief, errors=errors)
     app[dispatcher_key].wake()
     if significant:
-        return see_other(
-            f"/staff/briefs/{brief.id}?done=updated&{await _reached(request, brief.id)}"
-        )
+        reached = await _reached(request, brief.id, publishing=False)
+        return see_other(f"/staff/briefs/{brief.id}?done=updated&{reached}")
     return see_other(f"/staff/briefs/{brief.id}?done={'corrected' if published else 'saved'}")
 
 
-async def _reach_if_updated(request: web.Request, brief_id: uuid.UUID, data: BriefUpdate) -> Reach:
+async def _reach_if_updated(request: web.Request, brief: Brief, data: BriefUpdate) -> Reach | None:
     """Whom the update would reach: the update made, counted, and rolled back (the tags it
-    leads to are the service's, so the count is the matching's own)."""
+    leads to are the service's, so the count is the matching's own); None if it changes
+    nothing in the brief, and so would tell nobody."""
     app = request.app
     async with app[sessions_key]() as session:
         try:
             edited = await briefs.update(
                 session,
-                brief_id,
+                brief.id,
                 data,
                 staff=request[staff_key],
                 tagging=app[tagging_key],
                 now=app[clock_key](),
             )
+            if edited.revision == brief.revision:
+                return None  # nothing changed: no revision, no event, nobody emailed
             return await _reach(request, session, edited)
         finally:
             await session.rollback()
@@ -335,7 +358,8 @@ def _lifecycle_page(name: str) -> None:
     async def confirm(request: web.Request) -> web.Response:
         async with request.app[readonly_key]() as session:
             brief = await briefs.get(session, _id(request))
-            counted = await _reach(request, session, brief) if name == "publish" else None
+            publishing = name == "publish"
+            counted = await _reach(request, session, brief, publishing=True) if publishing else None
         context = {"brief": brief, "name": name, "warning": False, **spec,
                    "errors": {}, "given": {}}  # fmt: skip
         context["will_happen"] = will_happen(counted) if counted else ""
@@ -356,7 +380,10 @@ def _lifecycle_page(name: str) -> None:
             # The same rules as the API: no control characters, bounded lengths.
             async with app[readonly_key]() as session:
                 brief = await briefs.get(session, _id(request))
-                counted = await _reach(request, session, brief) if name == "publish" else None
+                publishing = name == "publish"
+                counted = (
+                    await _reach(request, session, brief, publishing=True) if publishing else None
+                )
             errors = {str(e["loc"][0]): _sentence(e["msg"]) for e in exc.errors() if e["loc"]}
             context = {"brief": brief, "name": name, "warning": False, **spec,
                        "errors": errors, "error_summary": errors, "given": fields}  # fmt: skip
@@ -369,7 +396,7 @@ def _lifecycle_page(name: str) -> None:
         app[dispatcher_key].wake()
         done = f"done={spec['done']}"
         if name == "publish":
-            done += f"&{await _reached(request, brief.id)}"
+            done += f"&{await _reached(request, brief.id, publishing=True)}"
         return see_other(f"/staff/briefs/{brief.id}?{done}")
 
 

@@ -200,9 +200,12 @@ async def reach(
     *,
     taxonomy: Taxonomy,
     practitioner_domains: tuple[str, ...],
+    back: Iterable[int] = (),
 ) -> Reach:
     """The matching the alerts and digests will do, counted (what the console says before a
-    publisher publishes, and after)."""
+    publisher publishes, and after). ``back``: the people told of the brief's withdrawal,
+    who hear at once that it is back, whatever their frequency, and not again in a digest
+    (alerts.service: _with_those_told)."""
     found: dict[str, set[int]] = {}
     for frequency in ("immediate", "daily", "weekly"):
         people = await recipients(
@@ -213,5 +216,5 @@ async def reach(
             practitioner_domains=practitioner_domains,
         )
         found[frequency] = {person.id for person in people}
-    now = found["immediate"]
+    now = found["immediate"] | set(back)
     return Reach(len(now), len((found["daily"] | found["weekly"]) - now))

@@ -14,6 +14,8 @@ where it is then cancelled; a success makes its reader one to tell.
 
 from __future__ import annotations
 
+import uuid
+
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -159,9 +161,23 @@ async def told_of_withdrawal(
 ) -> list[Subscriber]:
     """Who was told (or is about to be) that the brief had been withdrawn, may read it now,
     and still gets email."""
+    return await told_of_withdrawal_of(
+        session, event.brief_id, audience=audience, practitioner_domains=practitioner_domains
+    )
+
+
+async def told_of_withdrawal_of(
+    session: AsyncSession,
+    brief_id: uuid.UUID,
+    *,
+    audience: str,
+    practitioner_domains: Sequence[str],
+) -> list[Subscriber]:
+    """``told_of_withdrawal`` for a brief by its id (what the console counts before a brief
+    is published again)."""
     told = await carrying(
         session,
-        event.brief_id,
+        brief_id,
         kinds=("withdrawal",),
         statuses=(MailStatus.pending, MailStatus.sending, MailStatus.sent),
     )

@@ -187,3 +187,49 @@ async def test_a_brief_nobody_follows_says_nobody_will_be_emailed(
     response = await form_post(web, f"/staff/briefs/{brief_id}/publish", {})
     done = said(await (await web.get(response.headers["Location"])).text())
     assert "The brief has been published. No subscriber's choices match it" in done
+
+
+async def test_publishing_again_after_a_withdrawal_counts_those_told_it_is_back(
+    web: TestClient, smtp_server: SmtpServer, staff: None, sessions: Any, clock: Any
+) -> None:
+    """Everyone told of the withdrawal hears at once that it is back, whatever their
+    frequency, and not again in a digest (found by review: the count left them out)."""
+    await _people(sessions)
+    await sign_in(web, smtp_server, PUBLISHER)
+    brief_id, _ = await _create(web)
+    assert (await form_post(web, f"/staff/briefs/{brief_id}/publish", {})).status == 303
+    app = web.server.app
+    assert app is not None
+    await drain(app)
+    await digest(web, clock, "daily", "2026-11-24T07:31:00")
+    await digest(web, clock, "weekly", "2026-11-30T07:31:00")
+    await sign_in(web, smtp_server, PUBLISHER)  # a week on: the console session has ended
+    withdrawn = await form_post(web, f"/staff/briefs/{brief_id}/withdraw", {})
+    assert withdrawn.headers["Location"].endswith("done=withdrawn")
+    await drain(app)
+    assert (await form_post(web, f"/staff/briefs/{brief_id}/restore", {})).status == 303
+    before = await _sent(sessions, brief_id, "alert"), await _sent(sessions, brief_id, "digest")
+
+    confirm = said(await (await web.get(f"/staff/briefs/{brief_id}/publish")).text())
+    assert "This will email 6 people now and appear in 0 people's next digest." in confirm
+    assert (await form_post(web, f"/staff/briefs/{brief_id}/publish", {})).status == 303
+    await drain(app)
+    await digest(web, clock, "daily", "2026-12-01T07:31:00")
+    await digest(web, clock, "weekly", "2026-12-07T07:31:00")
+    await drain(app)
+    after = await _sent(sessions, brief_id, "alert"), await _sent(sessions, brief_id, "digest")
+    assert (after[0] - before[0], after[1] - before[1]) == (6, 0)
+
+
+async def test_a_significant_update_that_changes_nothing_is_refused(
+    web: TestClient, smtp_server: SmtpServer, staff: None, sessions: Any
+) -> None:
+    await _people(sessions)
+    await sign_in(web, smtp_server, PUBLISHER)
+    brief_id, _ = await _create(web)
+    assert (await form_post(web, f"/staff/briefs/{brief_id}/publish", {})).status == 303
+    response = await _edit(web, brief_id, significant="yes", change_note="Coroner.")
+    html = await response.text()
+    assert response.status == 422
+    assert "You have not changed the brief" in said(html)
+    assert "This will email" not in said(html)
