@@ -14,9 +14,8 @@ where it is then cancelled; a success makes its reader one to tell.
 
 from __future__ import annotations
 
-import uuid
-
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
