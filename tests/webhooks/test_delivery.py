@@ -267,3 +267,37 @@ async def test_the_deliveries_list_pages_newest_first(
     ).json()
     ids = [d["id"] for d in first["items"] + rest["items"]]
     assert ids == sorted(ids, reverse=True) and len(ids) == 3 and rest["next_cursor"] is None
+
+
+async def test_widening_minor_edits_and_publishing_again(
+    hooks: TestClient,
+    admin: dict[str, str],
+    publisher: dict[str, str],
+    receiver: Receiver,
+) -> None:
+    await register(hooks, admin, receiver.url("/open"))
+    restricted = await publish(hooks, publisher, title="Child Q", audience="practitioners")
+    minor = await publish(hooks, publisher, title="Child S", audience="practitioners")
+    await drain(hooks)
+    # A minor widening tells nobody; a significant one tells untrusted endpoints too.
+    await hooks.patch(f"/api/v1/briefs/{minor}", json={"audience": "public"}, headers=publisher)
+    await hooks.patch(
+        f"/api/v1/briefs/{restricted}",
+        json={"audience": "public", "significant": True, "change_note": "Now for everyone"},
+        headers=publisher,
+    )
+    await hooks.patch(f"/api/v1/briefs/{restricted}", json={"summary": "Typo."}, headers=publisher)
+    await drain(hooks)
+    await hooks.post(f"/api/v1/briefs/{restricted}/withdraw", headers=publisher)
+    await drain(hooks)
+    await hooks.post(f"/api/v1/briefs/{restricted}/restore", headers=publisher)
+    await hooks.post(f"/api/v1/briefs/{restricted}/publish", headers=publisher)
+    await drain(hooks)
+    assert bodies(receiver.at("/open")) == [
+        ("brief.updated", restricted),
+        ("brief.withdrawn", restricted),
+        ("brief.published", restricted),
+    ]
+    updated, withdrawn, again = (g.json()["data"] for g in receiver.at("/open"))
+    assert (updated["audience"], updated["change_note"]) == ("public", "Now for everyone")
+    assert (withdrawn["publication"], again["publication"]) == (1, 2)
