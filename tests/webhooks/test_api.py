@@ -125,6 +125,9 @@ async def test_unknown_taxonomy_codes_are_named(client: TestClient, admin: dict[
         "https://[fd00::1]/hook",
         "https://[::ffff:127.0.0.1]/hook",
         "https://224.0.0.1/hook",
+        "http://2130706433/hook",  # 127.0.0.1 as one number: the resolver reads it so
+        "http://0x7f.1/hook",
+        "http://127.1/hook",
     ],
 )
 async def test_non_public_addresses_are_refused_at_registration(
