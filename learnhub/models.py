@@ -13,6 +13,7 @@ from service.events.models import Event
 from service.mail.models import MailDelivery, MailMessage, MailSuppression
 from service.practitioners.models import PractitionerSession, PractitionerSignInLink
 from service.requests.models import LinkRequest
+from service.staff.copies import EditorCopy
 from service.staff.models import StaffMember, StaffSession, StaffSignInLink
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from subscribers.groups.models import Group, GroupMember
@@ -32,3 +33,4 @@ __all__ += ["BriefDocument"]
 __all__ += ["AuditEvent"]
 __all__ += ["TagCorrection"]
 __all__ += ["WebhookDelivery", "WebhookEndpoint"]
+__all__ += ["EditorCopy"]

@@ -32,6 +32,7 @@ from practice import retention
 from practice.impact import rollup
 from service.mail import purge
 from service.mail.verp import return_path_from
+from service.staff import copies
 from subscribers.subscriptions import bounces
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,9 @@ def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[Non
         async def roll_up() -> None:
             await shielded(rollup.roll_up(app[sessions_key], clock))
 
+        async def purge_copies() -> None:  # the editor's expired working copies and kept forms
+            await shielded(copies.purge_expired(app[sessions_key], clock))
+
         async def keep_for_as_long_as_said() -> None:
             years = app[settings_key].evidence_years
             await shielded(retention.run(app[sessions_key], clock, evidence_years=years))
@@ -109,6 +113,7 @@ def schedule(run_workers: bool) -> Callable[[web.Application], AsyncIterator[Non
             interval_jobs: list[tuple[Callable[[], Coroutine[Any, Any, None]], timedelta, str]] = [
                 (purge_bodies, purge.EVERY, "purge-mail-bodies"),
                 (roll_up, rollup.EVERY, "impact-roll-up"),
+                (purge_copies, copies.PURGE_EVERY, "purge-editor-copies"),
             ]
             interval_jobs.append((keep_for_as_long_as_said, retention.EVERY, "retention"))
             if digests.settings.bounce_maildir is not None:

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from handlers.common import limit, wake_requests
 from handlers.console.common import COOKIE, page, see_other
+from handlers.console.copies import KEPT, KEPT_COOKIE, KEPT_HOURS, has_kept, kept_for
 from learnhub.keys import clock_key, sessions_key, settings_key
 from service.staff import sessions
 
@@ -22,7 +23,9 @@ async def home(request: web.Request) -> web.Response:
 
 @routes.get("/staff/sign-in")
 async def sign_in_form(request: web.Request) -> web.Response:
-    return page("console/sign_in.html", request, {"email": "", "errors": {}})
+    kept = KEPT if await has_kept(request) else ""
+    context = {"email": "", "errors": {}, "kept": kept, "kept_hours": KEPT_HOURS}
+    return page("console/sign_in.html", request, context)
 
 
 @routes.post("/staff/sign-in")
@@ -31,7 +34,9 @@ async def ask_for_link(request: web.Request) -> web.Response:
     email = str(form.get("email", "")).strip()
     if "@" not in email or len(email) > 320:  # no address is longer (RFC 5321)
         errors = {"email": "Enter your work email address, like name@merseyside.police.uk"}
-        context = {"email": email, "errors": errors, "error_summary": errors}
+        kept = KEPT if await has_kept(request) else ""
+        context = {"email": email, "errors": errors, "error_summary": errors, "kept": kept,
+                   "kept_hours": KEPT_HOURS}  # fmt: skip
         return page("console/sign_in.html", request, context, status=422)
     await limit(request, email)
     app = request.app
@@ -44,12 +49,15 @@ async def ask_for_link(request: web.Request) -> web.Response:
 
 @routes.get("/staff/sign-in/check-your-email")
 async def check_email(request: web.Request) -> web.Response:
+    paragraphs = [
+        "If that address belongs to a member of staff, we have sent it a sign-in link.",
+        "The link works once, for 15 minutes.",
+    ]
+    if await has_kept(request):  # the kept form's cookie is in this browser only
+        paragraphs.append("Open the link in this browser: your changes are kept here, and "
+                          "they will be back in the editor once you have signed in.")  # fmt: skip
     return page("console/message.html", request, {
-        "heading": "Check your email",
-        "paragraphs": [
-            "If that address belongs to a member of staff, we have sent it a sign-in link.",
-            "The link works once, for 15 minutes.",
-        ],
+        "heading": "Check your email", "paragraphs": paragraphs,
     })  # fmt: skip
 
 
@@ -71,9 +79,15 @@ async def link_page(request: web.Request) -> web.Response:
 @routes.post("/staff/sign-in/{token}")
 async def sign_in(request: web.Request) -> web.Response:
     app = request.app
+    now = app[clock_key]()
     async with app[sessions_key].begin() as session:
-        secret = await sessions.sign_in(session, request.match_info["token"], app[clock_key]())
-    response = see_other("/staff/briefs")
+        secret = await sessions.sign_in(session, request.match_info["token"], now)
+        staff = await sessions.current(session, secret, now)
+        # Back to the editor whose post was kept when the session ended: only its owner's.
+        kept = await kept_for(request, session, staff) if staff is not None else None
+    response = see_other(kept or "/staff/briefs")
+    if kept is None and KEPT_COOKIE in request.cookies:
+        response.del_cookie(KEPT_COOKIE, path="/staff")  # someone else's, or expired
     secure = app[settings_key].base_url.startswith("https://")
     response.set_cookie(COOKIE, secret, httponly=True, samesite="Lax", secure=secure,
                         path="/staff")  # fmt: skip

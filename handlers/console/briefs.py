@@ -14,6 +14,16 @@ from pydantic import ValidationError
 
 from handlers.console import previews
 from handlers.console.common import page, see_other, staff_key, staff_only
+from handlers.console.copies import (
+    KEPT_COOKIE,
+    NEW,
+    OWNER_FIELD,
+    Reopened,
+    keep_post,
+    owner_field,
+    reopen,
+    saved_form,
+)
 from handlers.console.editor import (
     MESSAGES,
     EditorForm,
@@ -39,6 +49,7 @@ from service.briefs.render import render_summary
 from service.briefs.schemas import BriefCreate, BriefUpdate, LifecycleRequest, WithdrawRequest
 from service.errors import Invalid
 from service.mail.queries import sent_counts
+from service.staff import copies
 from subscribers.alerts.matching import Reach, facts_of, reach
 from subscribers.alerts.notices import told_of_withdrawal_of
 
@@ -103,11 +114,12 @@ async def brief_lists(request: web.Request) -> web.Response:
 @routes.get("/staff/briefs/new")
 @staff_only()
 async def new_brief(request: web.Request) -> web.Response:
-    return _editor(request, EditorForm(), brief=None)
+    reopened = await reopen(request, saved_form(None), None)
+    return _editor(request, reopened.form, brief=None, reopened=reopened)
 
 
 @routes.post("/staff/briefs/new")
-@staff_only()
+@staff_only(signed_out=keep_post)
 async def create_brief(request: web.Request) -> web.Response:
     post = await request.post()
     form = EditorForm.parse(post)
@@ -129,6 +141,8 @@ async def create_brief(request: web.Request) -> web.Response:
                 tagging=tagging,
                 now=request.app[clock_key](),
             )
+            # Saved: the working copy of the new brief's form has done its work.
+            await copies.discard(session, staff_id=request[staff_key].id, path=NEW)
     except (ValidationError, Invalid) as exc:
         return _editor(request, form, brief=None, errors=_errors(exc))
     return see_other(f"/staff/briefs/{brief.id}?done=created")
@@ -220,13 +234,14 @@ async def edit_brief(request: web.Request) -> web.Response:
     async with request.app[readonly_key]() as session:
         brief = await briefs.get(session, _id(request))
         found = await imported(session, brief.id, request.query)
-    form = EditorForm.of(brief)
+    form = saved_form(brief)
     form.suggested = _keys(suggest(request.app[tagging_key].tagger, form))
-    return _editor(request, form, brief=brief, imported=found)
+    reopened = await reopen(request, form, brief)
+    return _editor(request, reopened.form, brief=brief, imported=found, reopened=reopened)
 
 
 @routes.post(f"/staff/briefs/{ID}/edit")
-@staff_only()
+@staff_only(signed_out=keep_post)
 async def update_brief(request: web.Request) -> web.Response:
     post = await request.post()
     form = EditorForm.parse(post)
@@ -276,6 +291,7 @@ async def update_brief(request: web.Request) -> web.Response:
                 tagging=app[tagging_key],
                 now=app[clock_key](),
             )
+            await copies.discard(session, staff_id=request[staff_key].id, path=_edit(brief.id))
     except (ValidationError, Invalid) as exc:
         errors = _errors(exc)
         if published and form.significant not in ("yes", "no"):
@@ -310,6 +326,10 @@ async def _reach_if_updated(request: web.Request, brief: Brief, data: BriefUpdat
             await session.rollback()
 
 
+def _edit(brief_id: uuid.UUID) -> str:
+    return f"/staff/briefs/{brief_id}/edit"
+
+
 def _keys(suggestions: Any) -> set[str]:
     return {f"{f}:{c}" for f in ("themes", "agencies", "boroughs") for c in suggestions.codes(f)}
 
@@ -328,9 +348,12 @@ def _editor(
     errors: dict[str, str] | None = None,
     imported: Imported | None = None,
     tidied: bool = False,
+    reopened: Reopened | None = None,
 ) -> web.Response:
     tagging = request.app[tagging_key]
     suggestions = suggest(tagging.tagger, form)
+    action = _edit(brief.id) if brief else NEW
+    copy = reopened or Reopened(form)
     context = {
         "form": form,
         "brief": brief,
@@ -342,12 +365,19 @@ def _editor(
         if brief and form.reviewed
         else [],
         "suggested": " ".join(sorted(form.suggested)),
-        "action": f"/staff/briefs/{brief.id}/edit" if brief else "/staff/briefs/new",
+        "action": action,
+        # Nothing lost: the hidden field that lets a post be kept if the session has ended,
+        # what to say of a working copy or a kept form, and where autosave posts.
+        "owner_field": (OWNER_FIELD, owner_field(request, request[staff_key].id, action)),
+        "copy": copy,
         "imported": imported,  # the review it was imported from, on opening the editor
         # Pasted text just tidied: the summary as readers will see it, to check the repair.
         "preview": render_summary(form.summary) if tidied and form.summary else None,
     }
-    return page("console/editor.html", request, context, status=422 if errors else 200)
+    response = page("console/editor.html", request, context, status=422 if errors else 200)
+    if copy.forget_kept:
+        response.del_cookie(KEPT_COOKIE, path="/staff")
+    return response
 
 
 def _lifecycle_page(name: str) -> None:
@@ -393,6 +423,8 @@ def _lifecycle_page(name: str) -> None:
             brief = await spec["move"](
                 session, _id(request), staff=request[staff_key], now=app[clock_key](), **given
             )
+            if name == "publish":  # published: the publisher's working copy of it goes
+                await copies.discard(session, staff_id=request[staff_key].id, path=_edit(brief.id))
         app[dispatcher_key].wake()
         done = f"done={spec['done']}"
         if name == "publish":

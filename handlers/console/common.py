@@ -22,13 +22,23 @@ staff_key = web.RequestKey("console_staff", StaffMember)
 View = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def staff_only(role: Role = Role.publisher) -> Callable[[View], View]:
-    """Let a signed-in member of staff with ``role`` through; others go to sign in, or 403."""
+def staff_only(
+    role: Role = Role.publisher, *, signed_out: View | None = None
+) -> Callable[[View], View]:
+    """Let a signed-in member of staff with ``role`` through; others go to sign in, or 403.
+
+    ``signed_out`` answers instead of the redirect when there is no session (or it has
+    ended): the editor keeps what was posted, autosave says so to its script.
+    """
 
     def wrap(view: View) -> View:
         @functools.wraps(view)
         async def handle(request: web.Request) -> web.StreamResponse:
             staff = await signed_in(request)
+            if staff is None and signed_out is not None:
+                answer = await signed_out(request)
+                answer.headers["Cache-Control"] = "no-store"
+                return answer
             if staff is None:
                 raise web.HTTPSeeOther("/staff/sign-in")
             if not staff.can(role):

@@ -48,6 +48,26 @@ MESSAGES = {
     ),
 }
 LEGENDS = {"themes": "Themes", "agencies": "Agencies", "boroughs": "Boroughs"}
+# The most the editor takes in each box, as typed: the brief's own limits
+# (service.briefs.schemas), with a line break for each item of a list. A working copy or a
+# kept form larger than this is refused.
+LIMITS = {
+    "title": 300,
+    "summary": 50_000,
+    "learning_points": 30 * (2_000 + 2),
+    "source_review": 300,
+    "source_board": 300,
+    "source_day": 10,
+    "source_month": 10,
+    "source_year": 10,
+    "source_url": 2_000,
+    "background": 5_000,
+    "why_it_matters": 5_000,
+    "actions": 20 * (1_000 + 2),
+    "questions": 20 * (1_000 + 2),
+    "resources": 20 * (300 + 1 + 2_000 + 2),
+    "change_note": 2_000,
+}
 
 
 @dataclass
@@ -112,6 +132,58 @@ class EditorForm:
             chosen={facet: brief.codes(facet) for facet in FACETS},
             reviewed=True,
         )
+
+    def to_copy(self, taxonomy: Taxonomy) -> dict[str, Any]:
+        """The form as a working copy or kept form holds it (JSON); only the taxonomy's codes,
+        so that its size is bounded by ``LIMITS`` and the taxonomy."""
+        known: dict[str, set[str]] = {f: {t.code for t in taxonomy.terms(f)} for f in FACETS}
+
+        def is_known(key: str) -> bool:
+            facet, _, code = key.partition(":")
+            return code in known.get(facet, set())
+
+        return {
+            **{name: getattr(self, name) for name in _TEXT_FIELDS},
+            "audience": self.audience,
+            "significant": self.significant,
+            "chosen": {f: [c for c in self.chosen[f] if c in known[f]] for f in FACETS},
+            "suggested": sorted(key for key in self.suggested if is_known(key)),
+            "reviewed": self.reviewed,
+        }
+
+    @classmethod
+    def from_copy(cls, copy: dict[str, Any]) -> EditorForm:
+        chosen = copy.get("chosen") or {}
+        return cls(
+            **{name: str(copy.get(name) or "") for name in _TEXT_FIELDS},
+            audience=str(copy.get("audience") or "public"),
+            significant=str(copy.get("significant") or ""),
+            chosen={f: [str(c) for c in chosen.get(f) or []] for f in FACETS},
+            suggested={str(key) for key in copy.get("suggested") or []},
+            reviewed=bool(copy.get("reviewed")),
+        )
+
+    def oversized(self) -> list[str]:
+        """The fields longer than the editor takes (``LIMITS``), which no copy keeps."""
+        too_long = [name for name, most in LIMITS.items() if len(getattr(self, name)) > most]
+        return too_long + [
+            name for name in ("audience", "significant") if len(getattr(self, name)) > 20
+        ]
+
+    def same_as(self, other: EditorForm) -> bool:
+        """Whether saving one would save the other: line endings, blank lines and the
+        order of ticked tags aside."""
+
+        def key(form: EditorForm) -> tuple[Any, ...]:
+            texts = tuple(
+                _lines(value) if name in _LIST_FIELDS else _paragraphs(value)
+                for name in _TEXT_FIELDS
+                for value in [getattr(form, name)]
+            )
+            chosen = tuple(frozenset(form.chosen[f]) for f in FACETS)
+            return texts, chosen, form.audience, form.significant
+
+        return key(self) == key(other)
 
     def points(self) -> list[str]:
         return _lines(self.learning_points)
@@ -200,6 +272,14 @@ class EditorForm:
 
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _paragraphs(text: str) -> str:
+    """Text with its line endings as \\n and no spaces at their ends (a browser sends \\r\\n)."""
+    return "\n".join(line.rstrip() for line in text.splitlines()).strip()
+
+
+_LIST_FIELDS = {"learning_points", "actions", "questions", "resources"}
 
 
 _TEXT_FIELDS = [

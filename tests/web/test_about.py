@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from handlers.console.copies import KEPT_COOKIE
 from learnhub.app import create_app
 from practice import retention
 from service.mail.service import purge_bodies
 from service.practitioners import sessions as practitioner_sessions
 from service.settings import Settings
+from service.staff import copies
 from service.staff import sessions as staff_sessions
 from tests.conftest import Clock
 
@@ -94,8 +96,12 @@ async def test_the_privacy_notice_says_what_the_code_keeps(client: TestClient) -
         f"bounced: {Settings.model_fields['evidence_years'].default} years, as the board's evidence"
         in page
     )
-    for cookie in ("lh_csrf", "lh_practitioner", "lh_staff"):
+    for cookie in ("lh_csrf", "lh_practitioner", "lh_staff", KEPT_COOKIE):
         assert cookie in page
+    assert f"for at most {copies.WORKING_LIFETIME.days} days" in page
+    kept_hours = int(copies.KEPT_LIFETIME.total_seconds() // 3600)
+    assert f"ended is kept for {kept_hours} hours" in page
+    assert f"{kept_hours} hours, or when the brief is back" in page
 
 
 async def test_the_icon(client: TestClient) -> None:
