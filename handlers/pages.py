@@ -41,11 +41,28 @@ def setup_pages(app: web.Application) -> None:
     reader.setup(app)  # every page shows who is signed in
 
 
+class LazyToken:
+    """The page's CSRF token, made only when a template writes it: a page without a form then
+    sets no ``lh_csrf`` cookie (and a cached page carries no one else's)."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self._value: str | None = None
+
+    def __str__(self) -> str:
+        if self._value is None:
+            self._value = csrf.token(self._request)
+        return self._value
+
+    def __html__(self) -> str:  # Jinja's autoescape asks this of an object; hex needs no escaping
+        return str(self)
+
+
 def _context(request: web.Request) -> dict[str, Any]:
     return {
         "request": request,
         "error_summary": {},
-        "csrf_token": csrf.token(request),
+        "csrf_token": LazyToken(request),
         "base_url": request.app[settings_key].base_url,
         # Every page advertises the all-briefs feed; a page may pass feeds of its own instead.
         "feed_links": feed_links(request.app[settings_key].base_url, FEEDS_TITLE),

@@ -26,3 +26,21 @@ async def test_static_files_are_served_with_security_headers(client: TestClient)
     assert response.status == 200
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "@font-face" not in await response.text()
+
+
+async def test_a_page_without_a_form_sets_no_csrf_cookie(client: TestClient) -> None:
+    """The token is made only when a form asks for it: a shared cached page must carry no
+    cookie meant for someone else, and reading needs none."""
+    for path in ("/", "/?q=neglect", "/taxonomy/themes", "/feeds", "/privacy"):
+        response = await client.get(path, headers={"Accept": "text/html"})
+        assert response.status == 200, path
+        assert "lh_csrf" not in response.cookies, path
+        assert 'name="csrf_token"' not in await response.text(), path
+
+
+async def test_every_form_page_still_gets_its_token(client: TestClient) -> None:
+    for path in ("/subscribe", "/subscriptions/lost", "/practitioners/sign-in", "/staff/sign-in"):
+        response = await client.get(path, headers={"Accept": "text/html"})
+        assert response.status == 200, path
+        assert "lh_csrf" in response.cookies, path
+        assert 'name="csrf_token" value="' in await response.text(), path
