@@ -4,6 +4,7 @@ a brief's tags with their labels as pages show them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,8 @@ class LazyToken:
         return str(self)
 
 
-def _context(request: web.Request) -> dict[str, Any]:
+def context_for(request: web.Request) -> dict[str, Any]:
+    """What every page's template may use."""
     return {
         "request": request,
         "error_summary": {},
@@ -79,7 +81,7 @@ def render(
     template: str, request: web.Request, context: dict[str, Any], status: int = 200
 ) -> web.Response:
     return aiohttp_jinja2.render_template(
-        template, request, {**_context(request), **context}, status=status
+        template, request, {**context_for(request), **context}, status=status
     )
 
 
@@ -112,10 +114,13 @@ def labels(brief: Brief, taxonomy: Taxonomy) -> list[Tag]:
 
 def withdrawn_page(request: web.Request, brief: Brief, *, named: bool) -> web.Response:
     """410 for a withdrawn brief: its title and public reason only to those who may read it."""
-    zone = request.app[settings_key].zone
-    context = {
+    context = withdrawn_context(request.app[settings_key].zone, brief, named=named)
+    return render("site/withdrawn.html", request, context, status=410)
+
+
+def withdrawn_context(zone: tzinfo, brief: Brief, *, named: bool) -> dict[str, Any]:
+    return {
         "title": brief.title if named else None,
         "reason": brief.withdrawn_reason if named else None,
         "withdrawn_on": brief.withdrawn_at.astimezone(zone) if brief.withdrawn_at else None,
     }
-    return render("site/withdrawn.html", request, context, status=410)

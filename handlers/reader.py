@@ -36,18 +36,25 @@ def practitioner(request: web.Request) -> str | None:
 def sign_in_url(request: web.Request) -> str | None:
     """Where the header's sign-in link goes: back to this page afterwards. None on the staff
     console, which has a sign-in of its own."""
-    path = request.path
-    if path.startswith("/staff"):
+    if request.path.startswith("/staff"):
         return None
+    if request.method != "GET":
+        return "/practitioners/sign-in"
+    return sign_in_link(request.path_qs)
+
+
+def sign_in_link(path_qs: str) -> str:
+    """The sign-in link of the page at ``path_qs``, returning to it."""
+    path = path_qs.split("?", 1)[0]
     # Pages behind emailed links carry a token in their path: it must not travel into a
     # sign-in link's stored next path (nor the Referer of the page that follows).
     private = path.startswith(
         ("/practitioners/", "/subscriptions/", "/unsubscribe/", "/acknowledge/")
     )
     private = private or (path.startswith("/discussions/") and path != "/discussions/new")
-    if request.method != "GET" or path == "/" or private:
+    if path == "/" or private:
         return "/practitioners/sign-in"
-    return "/practitioners/sign-in?" + urlencode({"next": request.path_qs})
+    return "/practitioners/sign-in?" + urlencode({"next": path_qs})
 
 
 async def look_up(app: web.Application, token: str) -> tuple[str | None, bool]:

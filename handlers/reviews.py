@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from handlers.site import readable
+from handlers.site import readable_now
 from learnhub.keys import readonly_key
 from service.briefs.documents import service as documents
 from service.briefs.documents.models import BriefDocument
@@ -18,12 +18,11 @@ routes = web.RouteTableDef()
 
 @routes.get("/briefs/{id}/review")
 async def review_file(request: web.Request) -> web.Response:
-    found = await readable(request, "/review")
+    found = await readable_now(request, "/review")
     if isinstance(found, web.Response):
         return found
-    brief, _signed_in = found
     async with request.app[readonly_key]() as session:
-        document = await documents.content(session, brief.id)
+        document = await documents.content(session, found.id)
     if document is None or not document.offered:
         raise web.HTTPNotFound()
     return download(document)

@@ -15,6 +15,7 @@ from handlers import (
     groups,
     health,
     impact,
+    listing,
     openapi,
     practitioners,
     reviews,
@@ -49,6 +50,7 @@ def setup_routes(app: web.Application, version: str) -> None:
     app.router.add_routes(subscription_pages.routes)
     app.router.add_routes(acknowledgements.routes)
     app.router.add_routes(site.routes)
+    app.router.add_routes(listing.routes)
     app.router.add_routes(about.routes)
     app.router.add_routes(reviews.routes)
     app.router.add_routes(practitioners.routes)

@@ -15,6 +15,7 @@ from handlers.csrf import csrf_middleware
 from handlers.errors import error_middleware
 from handlers.inputs import refuse_nul
 from handlers.middleware import forwarded_client, security_headers, setup_metrics
+from handlers.page_cache import PageCache, page_cache_key
 from handlers.pages import setup_pages
 from handlers.routes import setup_routes
 from learnhub.events import registrations
@@ -72,6 +73,7 @@ def create_app(
     app[settings_key] = settings
     app[clock_key] = clock
     app[feed_cache_key] = FeedCache(clock)
+    app[page_cache_key] = PageCache(clock)
     taxonomy = default_taxonomy()
     app[tagging_key] = Tagging(taxonomy=taxonomy, tagger=Tagger(taxonomy))
     app[links_key] = Links(settings.base_url, Tokens(settings.signing_key(), clock))
@@ -162,8 +164,15 @@ def _dispatcher(run_workers: bool) -> Callable[[web.Application], AsyncIterator[
             app[mail_worker_key].wake()
             app[webhook_worker_key].wake()
 
+        # Woken, it empties the page cache at once: a change committed here (every handler
+        # that writes an event wakes it after the commit) or, on PostgreSQL, in another
+        # instance (NOTIFY) is on the public pages at its next request.
         app[dispatcher_key] = dispatcher = Dispatcher(
-            app[sessions_key], app[clock_key], registrations(app), after=after
+            app[sessions_key],
+            app[clock_key],
+            registrations(app),
+            after=after,
+            woken=app[page_cache_key].invalidate,
         )
         if run_workers:
             dispatcher.start(app[engine_key])

@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from handlers.console.common import page, see_other, signed_in, staff_key, staff_only
+from handlers.page_cache import page_cache_key
 from handlers.reviews import download
 from learnhub.keys import clock_key, readonly_key, sessions_key, tagging_key
 from service.briefs.documents import service as documents
@@ -170,6 +171,9 @@ async def offer_review(request: web.Request) -> web.Response:
     async with request.app[sessions_key].begin() as session:
         if not await documents.offer(session, brief_id, offered):
             raise web.HTTPNotFound()
+    # Offering the file writes no event: the brief's cached page is dropped here, and other
+    # instances render it again within a minute (the cache's max_age).
+    request.app[page_cache_key].invalidate()
     done = "offered" if offered else "withdrawn"
     return see_other(f"/staff/briefs/{brief_id}/review?done={done}")
 

@@ -70,9 +70,13 @@ class Dispatcher:
         heartbeat: float | None = None,
         poll: float = 5.0,
         after: Callable[[], None] = lambda: None,
+        woken: Callable[[], None] = lambda: None,
     ) -> None:
         self.sessions, self.clock, self.registrations = sessions, clock, list(registrations)
         self.after = after  # told after each event: e.g. wake the mail worker
+        # Told at each wake, before the event is handled: something was just committed, here
+        # or (by NOTIFY) in another instance; e.g. drop what was rendered from the content.
+        self.woken = woken
         self.batch, self.lease, self.poll = batch, lease, poll
         # Renewed four times a lease: a renewal or two may fail before the lease runs out.
         self.heartbeat = heartbeat if heartbeat is not None else lease.total_seconds() / 4
@@ -83,6 +87,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Look for events now: something was just committed."""
+        self.woken()
         self._wake.set()
 
     def start(self, engine: AsyncEngine | None = None) -> None:

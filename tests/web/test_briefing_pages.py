@@ -70,7 +70,8 @@ async def test_the_briefing_page_has_its_sections_and_headings(
     brief_id = await publish_now(client, publisher, **BRIEFING)
     response = await client.get(f"/briefs/{brief_id}/briefing")
     assert response.status == 200
-    assert "Cache-Control" not in response.headers  # as the brief's page: public, cacheable
+    # As the brief's page: public, any cache may keep it, and asks again before using it.
+    assert response.headers["Cache-Control"] == "no-cache"
     html = await response.text()
     assert headings(html, 1) == [BRIEFING["title"]]
     assert headings(main(html), 2) == HEADINGS
