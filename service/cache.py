@@ -72,6 +72,18 @@ class ContentCache(Generic[T]):
         self._generation += 1
         self._checked_at = None
 
+    def peek(self, key: Hashable) -> T | None:
+        """The stored value, if it may be served without reading the version first: the
+        fast path of a hit, with nothing to await."""
+        now = self._clock()
+        if self._checked_at is None or now - self._checked_at >= self._recheck:
+            return None
+        entry = self._entries.get(key)
+        if entry is None or now - entry.stored_at >= self._max_age:
+            return None
+        self._entries.move_to_end(key)
+        return entry.value
+
     async def get(
         self, key: Hashable, *, version: VersionReader, render: Callable[[], Awaitable[T]]
     ) -> T:

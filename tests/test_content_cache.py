@@ -34,3 +34,24 @@ async def test_a_value_it_may_not_keep_is_rendered_for_every_request() -> None:
         )
     assert rendered == ["gone", "here", "gone", "gone"]
     assert len(cache) == 1
+
+
+async def test_peek_serves_a_hit_only_while_the_version_needs_no_reading() -> None:
+    clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
+    cache: ContentCache[str] = ContentCache(clock)
+
+    async def version() -> int:
+        return 1
+
+    async def render() -> str:
+        return "page"
+
+    assert cache.peek("k") is None
+    assert await cache.get("k", version=version, render=render) == "page"
+    assert cache.peek("k") == "page"
+    clock.advance(seconds=1)  # the version is due: get() must read it first
+    assert cache.peek("k") is None
+    assert await cache.get("k", version=version, render=render) == "page"
+    assert cache.peek("k") == "page"
+    cache.invalidate()
+    assert cache.peek("k") is None
