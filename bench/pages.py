@@ -224,22 +224,25 @@ async def bench(
     )
     rows = []
     for case, rates in runs.items():
-        ours, plain, logged = (statistics.median(rates[s]) for s in servers)
-        ratio = statistics.median(o / b for o, b in zip(rates["ours"], rates["bare"], strict=True))
-        ratio_logged = statistics.median(
-            o / b for o, b in zip(rates["ours"], rates["bare, logged"], strict=True)
-        )
+        ours, plain, logged, alone = (statistics.median(rates[s]) for s in servers)
         rows.append(
             [
                 case,
                 f"{plain:,.0f}",
                 f"{logged:,.0f}",
                 f"{ours:,.0f}",
-                f"{ratio:.2f}",
-                f"{ratio_logged:.2f}",
+                f"{_ratio(rates, 'ours', 'bare'):.2f}",
+                f"{_ratio(rates, 'ours', 'bare, logged'):.2f}",
+                f"{alone:,.0f} ({_ratio(rates, 'handler alone', 'bare'):.2f})",
             ]
         )
-    table(["case", "bare req/s", "bare logged", "ours", "ours/bare", "ours/bare logged"], rows)
+    header = ["case", "bare req/s", "bare logged", "ours", "ours/bare", "/bare logged"]
+    table([*header, "handler alone (/bare)"], rows)
+
+
+def _ratio(rates: dict[str, list[float]], server: str, to: str) -> float:
+    """The median of the rounds' ratios (each round runs the servers back to back)."""
+    return statistics.median(a / b for a, b in zip(rates[server], rates[to], strict=True))
 
 
 def main() -> None:

@@ -89,7 +89,9 @@ async def reader_middleware(request: web.Request, handler: Any) -> web.StreamRes
 
 
 async def private_responses(request: web.Request, response: web.StreamResponse) -> None:
-    if practitioner(request) is not None:
+    # A response that sets or deletes the session cookie is one person's too, whatever page
+    # it carries: a shared cache that kept it would replay the cookie to everyone.
+    if practitioner(request) is not None or COOKIE in response.cookies:
         response.headers["Cache-Control"] = "private, no-store"
 
 

@@ -248,3 +248,24 @@ async def test_each_page_is_rendered_once_per_change(
     for path in ("/?q=neglect&utm_source=email", "/?q=+neglect+&page=1"):
         assert (await quiet.get(path, headers=HTML)).status == 200
     assert cache.renders == before + 1
+
+
+async def test_a_cached_page_that_ends_a_session_is_kept_by_no_shared_cache(
+    client: TestClient,
+    publisher: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> None:
+    """A visitor whose session has ended gets the shared page with a Set-Cookie that deletes
+    their cookie: a proxy that kept it would sign everyone else out."""
+    await publish(client, publisher, **NEGLECT)
+    ended = await practitioner_cookie(sessions, "gp@nhs.net", clock.now)
+    clock.advance(days=31)
+    client.session.cookie_jar.clear()
+    response = await client.get("/", headers=ended)
+    assert response.status == 200
+    assert "Signed in as" not in await response.text()
+    assert response.cookies["lh_practitioner"].value == ""
+    assert response.headers["Cache-Control"] == "private, no-store"
+    again = await client.get("/", headers=anonymous(client))
+    assert again.headers["Cache-Control"] == "no-cache" and "Set-Cookie" not in again.headers
