@@ -6,8 +6,9 @@ Starts ``learnhub serve`` on a fresh SQLite database, creates and publishes brie
 API, then loads ``/feeds/briefs.atom`` (a cached feed) and the same URL with ``If-None-Match``
 (a 304) with wrk, and the same two requests against a bare aiohttp server in another process
 that answers the same bytes, without an access log (the aim: the app, its access log on, at
-0.8 of it) and with aiohttp's own (for reference); the median of three rounds each. Without wrk, a small aiohttp load generator runs in its own
-process with a fixed concurrency. It also times an uncached render of a 50-entry feed.
+0.8 of it) and with aiohttp's own (for reference); the median of three rounds each. Without
+wrk, a small aiohttp load generator runs in its own process with a fixed concurrency. It also
+times an uncached render of a 50-entry feed.
 """
 
 from __future__ import annotations
@@ -262,9 +263,8 @@ def main() -> None:
     for case, rates in results.items():
         app_rps, quiet = rates["app"], rates["bare, no access log"]
         print(f"{case}: app (access log on) {app_rps:.0f} req/s")
-        print(
-            f"  bare, no access log: {quiet:.0f} req/s, ratio app/bare {app_rps / quiet:.2f} (aim 0.8)"
-        )
+        ratio = app_rps / quiet
+        print(f"  bare, no access log: {quiet:.0f} req/s, ratio app/bare {ratio:.2f} (aim 0.8)")
         logged = rates["bare, logged like serve"]
         print(f"  bare with aiohttp's access log: {logged:.0f} req/s, ratio {app_rps / logged:.2f}")
         handler = rates[next(iter(list(rates)[3:]))]
