@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import Any
+from collections.abc import Awaitable
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 
 from handlers.inputs import read_form
 from learnhub.keys import settings_key
@@ -40,19 +41,32 @@ def _cookie(request: web.Request) -> str:
 
 
 @web.middleware
-async def csrf_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+def csrf_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """A form's POST is checked before its handler runs. Every other request goes straight
+    on: the middleware hands back the inner handler's awaitable, adding no coroutine."""
     if request.method == "POST" and not request.path.startswith(EXEMPT_PREFIXES):
-        form = await read_form(request)
-        sent = str(form.get(FIELD, ""))
-        expected = token(request).encode()
-        if not request.cookies.get(COOKIE) or not hmac.compare_digest(sent.encode(), expected):
-            raise web.HTTPForbidden(
-                reason="This form has expired or came from another site. Go back, reload the "
-                "page and try again."
-            )
-    response: web.StreamResponse = await handler(request)
-    if request.get(new_cookie_key):
+        return _checked(request, handler)
+    return handler(request)
+
+
+async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse:
+    form = await read_form(request)
+    sent = str(form.get(FIELD, ""))
+    expected = token(request).encode()
+    if not request.cookies.get(COOKIE) or not hmac.compare_digest(sent.encode(), expected):
+        raise web.HTTPForbidden(
+            reason="This form has expired or came from another site. Go back, reload the "
+            "page and try again."
+        )
+    return await handler(request)
+
+
+async def set_new_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    """The cookie of a token made for this response (error pages' forms included). Response
+    hooks run once the headers are made: the Set-Cookie header is added here as aiohttp
+    would have written it."""
+    if request.get(new_cookie_key) and COOKIE not in response.cookies:
         secure = request.app[settings_key].base_url.startswith("https://")
         response.set_cookie(COOKIE, request[cookie_key], httponly=True, samesite="Lax",
                             secure=secure, path="/")  # fmt: skip
-    return response
+        response.headers.add(hdrs.SET_COOKIE, response.cookies[COOKIE].output(header="")[1:])

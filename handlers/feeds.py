@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, cast
 
 from aiohttp import web
@@ -164,8 +165,13 @@ def respond(
 
 def accepts_gzip(request: web.Request) -> bool:
     """Whether Accept-Encoding allows gzip, by name or as "*" (RFC 9110 12.5.3; q=0 refuses)."""
+    return _accepts_gzip(request.headers.get("Accept-Encoding", ""))
+
+
+@functools.lru_cache(maxsize=256)  # clients send a handful of different headers
+def _accepts_gzip(accept_encoding: str) -> bool:
     quality: dict[str, float] = {}
-    for item in request.headers.get("Accept-Encoding", "").lower().split(","):
+    for item in accept_encoding.lower().split(","):
         coding, _, params = item.partition(";")
         try:
             quality[coding.strip()] = float(params.strip().removeprefix("q=") or 1)

@@ -9,10 +9,11 @@ or field; JSON bodies are checked by their models (``service.schemas.Request``).
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Awaitable
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.typedefs import Handler
 from multidict import MultiDictProxy
 
 from service.errors import DomainError, NotFound
@@ -74,8 +75,9 @@ def _reason(exc: Exception) -> str:
 
 
 @web.middleware
-async def refuse_nul(request: web.Request, handler: Any) -> web.StreamResponse:
-    """No NUL in the path's parameters or the query, before any handler looks at them."""
+def refuse_nul(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """No NUL in the path's parameters or the query, before any handler looks at them (the
+    request then goes on as the inner handler's awaitable: no coroutine of this one's)."""
     for where, pairs in (("path", request.match_info.items()), ("query", request.query.items())):
         for name, value in pairs:
             if "\x00" in name or "\x00" in value:
@@ -83,4 +85,4 @@ async def refuse_nul(request: web.Request, handler: Any) -> web.StreamResponse:
                     f"the {where} parameter {name!r} {NUL}",
                     details=[{"field": name, "message": NUL}],
                 )
-    return await handler(request)
+    return handler(request)

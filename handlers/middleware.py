@@ -1,21 +1,12 @@
-"""Security headers, request metrics and the client's address behind a trusted proxy."""
+"""Security headers, and the client's address behind a trusted proxy."""
 
 from __future__ import annotations
 
-import hmac
-import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
-from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-
-from learnhub.keys import settings_key
-
-metrics_key = web.AppKey("metrics", CollectorRegistry)
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -23,14 +14,25 @@ CSP = (
 )
 
 
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Frame-Options", "DENY")
-    if request.app[settings_key].base_url.startswith("https://"):
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+def security_headers(
+    https: bool,
+) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """The headers every response carries unless it set its own; HSTS only over https."""
+    pairs = [
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ("Content-Security-Policy", CSP),
+        ("X-Frame-Options", "DENY"),
+    ]
+    if https:
+        pairs.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+
+    async def add(request: web.Request, response: web.StreamResponse) -> None:
+        setdefault = response.headers.setdefault
+        for name, value in pairs:
+            setdefault(name, value)
+
+    return add
 
 
 def forwarded_client(trusted: Sequence[IPv4Network | IPv6Network]) -> Middleware:
@@ -67,48 +69,3 @@ def forwarded_client(trusted: Sequence[IPv4Network | IPv6Network]) -> Middleware
         return await handler(request.clone(remote=client))
 
     return middleware
-
-
-def setup_metrics(app: web.Application) -> None:
-    registry = CollectorRegistry()
-    requests = Counter(
-        "learnhub_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
-    )
-    latency = Histogram(
-        "learnhub_http_request_seconds", "HTTP request latency", ["route"], registry=registry
-    )
-    app[metrics_key] = registry
-
-    @web.middleware
-    async def measure(request: web.Request, handler: Any) -> web.StreamResponse:
-        started = time.perf_counter()
-        response: web.StreamResponse = await handler(request)
-        route = request.match_info.route.resource
-        name = route.canonical if route is not None else "unmatched"
-        requests.labels(request.method, name, str(response.status)).inc()
-        latency.labels(name).observe(time.perf_counter() - started)
-        return response
-
-    app.middlewares.insert(0, measure)  # outermost, so that errors are counted too
-    app.router.add_get("/metrics", _metrics)
-
-
-def _operator(request: web.Request) -> bool:
-    """Whether the caller may read the metrics (LEARNHUB_METRICS_TOKEN, else loopback)."""
-    token = request.app[settings_key].metrics_token
-    if token is not None:
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        sent = given.encode(errors="surrogateescape")  # a header need not be UTF-8
-        return hmac.compare_digest(sent, token.get_secret_value().encode())
-    proxied = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
-    try:
-        return not proxied and ip_address(request.remote or "").is_loopback
-    except ValueError:
-        return False
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    if not _operator(request):
-        raise web.HTTPNotFound()  # to others, as if there were no metrics at all
-    body = generate_latest(request.app[metrics_key])
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -83,18 +83,6 @@ class PageCache(ContentCache[RenderedPage]):
     def __init__(self, clock: Clock) -> None:
         super().__init__(clock, max_entries=512, keep=lambda page: page.keep)
         self.queries = Queries()
-        self._gzip: dict[str, bool] = {}
-
-    def gzip_for(self, request: web.Request) -> bool:
-        """Whether the client takes gzip, its Accept-Encoding read once (browsers send one of
-        a few dozen)."""
-        sent = request.headers.get("Accept-Encoding", "")
-        found = self._gzip.get(sent)
-        if found is None:
-            if len(self._gzip) >= Queries.limit:
-                self._gzip.clear()
-            found = self._gzip[sent] = accepts_gzip(request)
-        return found
 
 
 page_cache_key = web.AppKey("page_cache", PageCache)
@@ -157,7 +145,7 @@ def respond(request: web.Request, page: RenderedPage, email: str | None) -> web.
     headers = {"Content-Type": CONTENT_TYPE}
     if page.status != 200:
         return web.Response(status=page.status, body=page.body, headers=headers)
-    packed = page.gzipped is not None and request.app[page_cache_key].gzip_for(request)
+    packed = page.gzipped is not None and accepts_gzip(request)
     etag = page.gzip_etag if packed else page.etag
     headers.update({"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"})
     if _matches(request, page.etag, page.gzip_etag):

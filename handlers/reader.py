@@ -7,10 +7,11 @@ carry restricted learning; a stale cookie is deleted on the way out.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
 from urllib.parse import urlencode
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from learnhub.keys import clock_key, readonly_key, sessions_key, settings_key
 from service.practitioners import sessions
@@ -71,14 +72,20 @@ async def look_up(app: web.Application, token: str) -> tuple[str | None, bool]:
 
 
 @web.middleware
-async def reader_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+def reader_middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+    """Without a session cookie, or on a machine route, the request goes straight on (the
+    inner handler's awaitable, no coroutine of this middleware's)."""
     token = request.cookies.get(COOKIE)
     if not token or request.path.startswith(SKIP_PREFIXES):
-        return await handler(request)  # type: ignore[no-any-return]
+        return handler(request)
+    return _as_reader(request, handler, token)
+
+
+async def _as_reader(request: web.Request, handler: Handler, token: str) -> web.StreamResponse:
     email, touched = await look_up(request.app, token)
     if email is not None:
         request[practitioner_key] = email
-    response: web.StreamResponse = await handler(request)
+    response = await handler(request)
     if COOKIE in response.cookies:
         pass  # signed in or out by this very request
     elif email is None:

@@ -11,10 +11,11 @@ from aiohttp.typedefs import Middleware
 
 from digests.revise import Revisions
 from handlers.console.imports import upload_limit
-from handlers.csrf import csrf_middleware
+from handlers.csrf import csrf_middleware, set_new_cookie
 from handlers.errors import error_middleware
 from handlers.inputs import refuse_nul
-from handlers.middleware import forwarded_client, security_headers, setup_metrics
+from handlers.metrics import setup_metrics
+from handlers.middleware import forwarded_client, security_headers
 from handlers.page_cache import PageCache, page_cache_key
 from handlers.pages import setup_pages
 from handlers.routes import setup_routes
@@ -85,7 +86,8 @@ def create_app(
     app.cleanup_ctx.append(_webhooks(run_workers))
     app.cleanup_ctx.append(_dispatcher(run_workers))
     app.cleanup_ctx.append(digest_schedule(run_workers))
-    app.on_response_prepare.append(security_headers)
+    app.on_response_prepare.append(security_headers(settings.base_url.startswith("https://")))
+    app.on_response_prepare.append(set_new_cookie)
     setup_pages(app)
     setup_metrics(app)
     setup_routes(app, version("learnhub"))

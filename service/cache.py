@@ -87,9 +87,11 @@ class ContentCache(Generic[T]):
     async def get(
         self, key: Hashable, *, version: VersionReader, render: Callable[[], Awaitable[T]]
     ) -> T:
-        await self._check_version(version)
+        now = self._clock()
+        if self._checked_at is None or now - self._checked_at >= self._recheck:
+            await self._check_version(version)
         entry = self._entries.get(key)
-        if entry is not None and self._clock() - entry.stored_at < self._max_age:
+        if entry is not None and now - entry.stored_at < self._max_age:
             self._entries.move_to_end(key)
             return entry.value
         pending = self._rendering.get(key)

@@ -39,6 +39,28 @@ async def test_metrics_count_requests(client: TestClient) -> None:
     assert 'learnhub_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in text
 
 
+async def test_metrics_time_requests_by_route(client: TestClient) -> None:
+    for _ in range(3):
+        await client.get("/healthz")
+    await client.get("/nowhere")
+    text = await (await client.get("/metrics")).text()
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    route = 'route="/healthz"'
+    # Cumulative buckets: none above the last, all three at +Inf; a sum of real seconds.
+    buckets = [
+        float(v)
+        for k, v in lines.items()
+        if k.startswith("learnhub_http_request_seconds_bucket") and route in k
+    ]
+    assert len(buckets) == 15 and buckets == sorted(buckets) and buckets[-1] == 3.0, buckets
+    assert lines[f'learnhub_http_request_seconds_bucket{{le="+Inf",{route}}}'] == "3.0"
+    assert lines[f"learnhub_http_request_seconds_count{{{route}}}"] == "3.0"
+    assert 0 < float(lines[f"learnhub_http_request_seconds_sum{{{route}}}"]) < 3
+    assert (
+        lines['learnhub_http_requests_total{method="GET",route="unmatched",status="404"}'] == "1.0"
+    )
+
+
 async def test_metrics_are_for_operators_only(
     aiohttp_client: Any, settings: Settings, clock: Clock, engine: Any
 ) -> None:
