@@ -20,6 +20,7 @@ COOKIE = "lh_practitioner"
 # Machine routes and static files never show restricted learning or who is signed in.
 SKIP_PREFIXES = ("/api/", "/feeds/", "/static/", "/healthz", "/readyz", "/metrics")
 practitioner_key = web.RequestKey("practitioner", str)
+PRIVATE = "private, no-store"
 
 
 def setup(app: web.Application) -> None:
@@ -96,17 +97,22 @@ async def _as_reader(request: web.Request, handler: Handler, token: str) -> web.
 
 
 async def private_responses(request: web.Request, response: web.StreamResponse) -> None:
-    # A response that sets or deletes the session cookie is one person's too, whatever page
-    # it carries: a shared cache that kept it would replay the cookie to everyone.
-    if practitioner(request) is not None or COOKIE in response.cookies:
-        response.headers["Cache-Control"] = "private, no-store"
+    if practitioner(request) is not None:
+        response.headers["Cache-Control"] = PRIVATE
+
+
+# A response that sets or deletes the session cookie is one person's, whatever page it
+# carries (an ended session's visitor gets the shared cached page): a shared cache that kept
+# it would replay the cookie to everyone.
 
 
 def set_cookie(app: web.Application, response: web.StreamResponse, token: str) -> None:
     secure = app[settings_key].base_url.startswith("https://")
     response.set_cookie(COOKIE, token, httponly=True, samesite="Lax", secure=secure, path="/",
                         max_age=int(sessions.IDLE.total_seconds()))  # fmt: skip
+    response.headers["Cache-Control"] = PRIVATE
 
 
 def delete_cookie(response: web.StreamResponse) -> None:
     response.del_cookie(COOKIE, path="/")
+    response.headers["Cache-Control"] = PRIVATE
