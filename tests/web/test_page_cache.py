@@ -109,6 +109,8 @@ async def test_one_practitioners_page_never_reaches_another(
         assert "Signed in as first@nhs.net" in my_html
         assert "Signed in as second@merseyside.police.uk" in their_html
         assert "first@nhs.net" not in their_html, path
+        for html in (my_html, their_html):  # every placeholder filled in
+            assert "lh-who-" not in html and "lh-token-" not in html
         assert csrf(my_html) != csrf(their_html)
         assert mine.headers["ETag"] != theirs.headers["ETag"]
         for response in (mine, theirs):
