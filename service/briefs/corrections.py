@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.models import Brief, TagCorrection
@@ -96,7 +96,7 @@ async def record(
     if new:
         # One executemany of the table's: the ORM inserts such rows one by one on SQLite
         # (to read each new id back), each a round trip to the database's thread.
-        await session.execute(insert(TagCorrection.__table__), new)
+        await session.execute(insert(cast(Table, TagCorrection.__table__)), new)
 
 
 @dataclass(frozen=True)
