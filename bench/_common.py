@@ -149,6 +149,16 @@ def learnhub(env: dict[str, str], *args: str) -> str:
     return done.stdout.strip()
 
 
+# The process behind each base URL that serve() answers with: its CPU time can be read.
+SERVED: dict[str, int] = {}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of a process and its threads so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextlib.asynccontextmanager
 async def serve(env: dict[str, str]) -> AsyncIterator[str]:
     """``learnhub serve`` in a subprocess on a free port; its base URL once it answers."""
@@ -160,10 +170,12 @@ async def serve(env: dict[str, str]) -> AsyncIterator[str]:
         stderr=subprocess.DEVNULL,
     )
     base = f"http://{HOST}:{port}"
+    SERVED[base] = proc.pid
     try:
         await wait_for(f"{base}/healthz")
         yield base
     finally:
+        del SERVED[base]
         proc.terminate()
         proc.wait(timeout=30)
 

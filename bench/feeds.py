@@ -1,14 +1,16 @@
 """Feed serving speed: the real app against a bare aiohttp handler returning the same bytes.
 
-Usage: python bench/feeds.py [--seconds 8] [--connections 32] [--briefs 60] [--rounds 3]
+Usage: python bench/feeds.py [--database-url URL] [--seconds 8] [--connections 32] [--briefs 60]
+                             [--rounds 3]
 
-Starts ``learnhub serve`` on a fresh SQLite database, creates and publishes briefs through the
-API, then loads ``/feeds/briefs.atom`` (a cached feed) and the same URL with ``If-None-Match``
-(a 304) with wrk, and the same two requests against a bare aiohttp server in another process
-that answers the same bytes, without an access log (the aim: the app, its access log on, at
-0.8 of it) and with aiohttp's own (for reference); the median of three rounds each. Without
-wrk, a small aiohttp load generator runs in its own process with a fixed concurrency. It also
-times an uncached render of a 50-entry feed.
+Starts ``learnhub serve`` on a fresh database (a temp SQLite file, or ``--database-url``
+naming a PostgreSQL database that does not exist yet: created, then dropped), creates and
+publishes briefs through the API, then loads ``/feeds/briefs.atom`` (a cached feed) and the
+same URL with ``If-None-Match`` (a 304) with wrk, and the same two requests against a bare
+aiohttp server in another process that answers the same bytes, without an access log (the
+aim: the app, its access log on, at 0.8 of it) and with aiohttp's own (for reference); the
+median of three rounds each. Without wrk, a small aiohttp load generator runs in its own
+process with a fixed concurrency. It also times an uncached render of a 50-entry feed.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import aiohttp  # noqa: E402
-from _common import wait_for  # noqa: E402
+from _common import scratch_database, wait_for  # noqa: E402
 from aiohttp import web  # noqa: E402
 
 from tests.briefs_data import brief_body  # noqa: E402
@@ -196,68 +198,73 @@ async def time_render(database_url: str, base_url: str) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="default: a temp SQLite file")
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--briefs", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
-    options = parser.parse_args()
+    asyncio.run(run(parser.parse_args()))
 
+
+async def run(options: argparse.Namespace) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="learnhub-bench-"))
     app_port, bare_port, quiet_port, handler_port = (free_port() for _ in range(4))
     base = f"http://127.0.0.1:{app_port}"
-    database_url = f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-    env = {
-        **os.environ,
-        "LEARNHUB_DATABASE_URL": database_url,
-        "LEARNHUB_BASE_URL": base,
-        "LEARNHUB_SECRET_KEY": "bench-secret",
-        "LEARNHUB_MAILDIR": str(workdir / "mail"),
-    }
-    learnhub = [sys.executable, "-c", LEARNHUB]
-    subprocess.run([*learnhub, "db", "upgrade"], cwd=ROOT, env=env, check=True)  # noqa: S603
-    added = subprocess.run(  # noqa: S603
-        [*learnhub, "staff", "add", "bench@merseyside.police.uk", "--role", "publisher"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    token = added.stdout.strip().splitlines()[-1]
-
-    with process([*learnhub, "serve", "--port", str(app_port)], env):
-        asyncio.run(wait_for(f"{base}/healthz"))
-        asyncio.run(create_briefs(base, token, options.briefs))
-        url = f"{base}/feeds/briefs.atom"
-        body, etag, content_type = asyncio.run(first_fetch(url))
-        body_file = workdir / "feed.xml"
-        body_file.write_bytes(body)
-        bare_code = "import sys; from bench.feeds import bare_server; bare_server(*sys.argv[1:])"
-        bare = [sys.executable, "-c", bare_code]
-        same = [str(body_file), etag, content_type]
-        only = [sys.executable, "-c", bare_code.replace("bare_server", "handler_only")]
-        with (
-            process([*bare, str(bare_port), *same, "1"], env),
-            process([*bare, str(quiet_port), *same, "0"], env),
-            process([*only, str(handler_port)], env),
-        ):
-            servers = {
-                "app": url,
-                "bare, logged like serve": f"http://127.0.0.1:{bare_port}/feeds/briefs.atom",
-                "bare, no access log": f"http://127.0.0.1:{quiet_port}/feeds/briefs.atom",
-                "app without shared middlewares, no access log": (
-                    f"http://127.0.0.1:{handler_port}/feeds/briefs.atom"
-                ),
-            }
-            for server in servers.values():
-                asyncio.run(wait_for(server))
-            results = compare(servers, etag, options.seconds, options.connections, options.rounds)
-    build_ms, total_ms = asyncio.run(time_render(database_url, base))
+    async with scratch_database(options.database_url) as database_url:
+        env = {
+            **os.environ,
+            "LEARNHUB_DATABASE_URL": database_url,
+            "LEARNHUB_BASE_URL": base,
+            "LEARNHUB_SECRET_KEY": "bench-secret",
+            "LEARNHUB_MAILDIR": str(workdir / "mail"),
+        }
+        learnhub = [sys.executable, "-c", LEARNHUB]
+        subprocess.run([*learnhub, "db", "upgrade"], cwd=ROOT, env=env, check=True)  # noqa: S603, ASYNC221
+        added = subprocess.run(  # noqa: S603, ASYNC221
+            [*learnhub, "staff", "add", "bench@merseyside.police.uk", "--role", "publisher"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        token = added.stdout.strip().splitlines()[-1]
+        with process([*learnhub, "serve", "--port", str(app_port)], env):
+            await wait_for(f"{base}/healthz")
+            await create_briefs(base, token, options.briefs)
+            url = f"{base}/feeds/briefs.atom"
+            body, etag, content_type = await first_fetch(url)
+            body_file = workdir / "feed.xml"
+            body_file.write_bytes(body)
+            code = "import sys; from bench.feeds import bare_server; bare_server(*sys.argv[1:])"
+            bare = [sys.executable, "-c", code]
+            same = [str(body_file), etag, content_type]
+            only = [sys.executable, "-c", code.replace("bare_server", "handler_only")]
+            with (
+                process([*bare, str(bare_port), *same, "1"], env),
+                process([*bare, str(quiet_port), *same, "0"], env),
+                process([*only, str(handler_port)], env),
+            ):
+                servers = {
+                    "app": url,
+                    "bare, logged like serve": f"http://127.0.0.1:{bare_port}/feeds/briefs.atom",
+                    "bare, no access log": f"http://127.0.0.1:{quiet_port}/feeds/briefs.atom",
+                    "app without shared middlewares, no access log": (
+                        f"http://127.0.0.1:{handler_port}/feeds/briefs.atom"
+                    ),
+                }
+                for server in servers.values():
+                    await wait_for(server)
+                results = compare(
+                    servers, etag, options.seconds, options.connections, options.rounds
+                )
+        build_ms, total_ms = await time_render(database_url, base)
     shutil.rmtree(workdir, ignore_errors=True)
 
+    dialect = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     tool = "wrk" if shutil.which("wrk") else "aiohttp load generator"
     print(
-        f"{len(body):,} byte feed, {options.connections} connections, {tool}, median of "
+        f"{dialect}; {len(body):,} byte feed, {options.connections} connections, {tool}, median of "
         f"{options.rounds} rounds; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
     )
     for case, rates in results.items():

@@ -37,7 +37,9 @@ from _common import (
     AGENCIES,
     BOROUGHS,
     HOST,
+    SERVED,
     THEMES,
+    cpu_seconds,
     free_port,
     learnhub,
     learnhub_env,
@@ -178,6 +180,7 @@ async def main(
     url: str | None, n: int, clients: int, rates: list[float], seconds: float, auto_tag: bool
 ) -> None:
     opened: dict[float, tuple[dict[str, list[float]], dict[str, list[float]]]] = {}
+    cpu: dict[float, float] = {}  # the server's CPU seconds a request, background work included
     async with scratch_database(url) as database_url:
         with tempfile.TemporaryDirectory(prefix="learnhub-bench-") as tmp:
             env = learnhub_env(database_url, tmp)
@@ -193,7 +196,9 @@ async def main(
                 ours = OpenLoop(base, token, auto_tag)
                 for rate in rates:
                     await ours.make_drafts(int(rate * seconds) // 2 + 1, clients)
+                    before = cpu_seconds(SERVED[base])
                     opened[rate] = (await ours.run(rate, seconds), {})
+                    cpu[rate] = (cpu_seconds(SERVED[base]) - before) / int(rate * seconds)
             async with _bare_server(answer) as bare_base:
                 bare, bare_seconds = await _bare(bare_base, clients, n)
                 theirs = OpenLoop(bare_base, "-", auto_tag=False)
@@ -219,6 +224,11 @@ async def main(
                 )
     if rows:
         print("open loop: latency from the moment each request was due")
+        for rate, seconds_each in cpu.items():
+            print(
+                f"  at {rate:g}/s learnhub serve used {seconds_each * 1000:.1f} ms of CPU a "
+                "request (its threads, the event handling and workers included)"
+            )
         table(["", "p50 ms", "p95 ms", "p99 ms", "max ms"], rows)
     print(f"closed loop: {n} briefs, {clients} clients, {2 * n} requests")
     rows = []

@@ -100,7 +100,8 @@ atexit.register(lines.write)
 
 
 class AccessLogger(AbstractAccessLogger):
-    """client "METHOD path" status bytes seconds "referer" "user agent", tokens redacted.
+    """client "METHOD path" status bytes seconds "referer" "user agent", tokens redacted; the
+    path and query as the client sent them.
 
     aiohttp makes one of these a connection; they all write to one ``Lines``.
     """
@@ -113,11 +114,19 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         headers = request.headers
+        path = _quoted(redact(request.raw_path))
+        referer = _quoted(redact(headers.get("Referer", "-")))
+        agent = _quoted(headers.get("User-Agent", "-"))
         self.to.add(
-            f'{request.remote} "{request.method} {redact(request.path_qs)}" {response.status} '
-            f'{response.body_length} {time:.4f} "{redact(headers.get("Referer", "-"))}" '
-            f'"{headers.get("User-Agent", "-")}"'
+            f'{request.remote} "{request.method} {path}" {response.status} '
+            f'{response.body_length} {time:.4f} "{referer}" "{agent}"'
         )
+
+
+def _quoted(text: str) -> str:
+    """A field between double quotes that can't end early: a client's own quote is escaped,
+    so nobody can add fields of their choosing to a line."""
+    return text.replace('"', '\\"') if '"' in text else text
 
 
 def writing_to(to: Lines) -> type[AccessLogger]:

@@ -20,7 +20,7 @@ from service.events.dispatcher import Registration
 from service.events.models import Event, EventType
 from service.webhooks.fanout import HANDLED as WEBHOOK_EVENTS
 from service.webhooks.fanout import Fanout
-from subscribers.alerts.notices import Notices
+from subscribers.alerts.notices import Notices, taken_back
 from subscribers.alerts.service import Alerts
 
 
@@ -44,8 +44,8 @@ def registrations(app: web.Application) -> list[Registration]:
     # What a withdrawal or a narrowed audience takes back goes first, then what is announced
     # (docs/lifecycle.md). The names are stored on events as they are handled: keep them.
     return [
-        Registration("digest-revisions", every, chunked=revisions.on_taken_back),
-        Registration("withdrawal-notices", every, chunked=notices.on_taken_back),
+        Registration("digest-revisions", every, chunked=revisions.on_taken_back, when=taken_back),
+        Registration("withdrawal-notices", every, chunked=notices.on_taken_back, when=taken_back),
         Registration(
             "alerts", frozenset({EventType.published, EventType.updated}), chunked=alerts.on_brief
         ),

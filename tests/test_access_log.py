@@ -168,3 +168,13 @@ async def test_an_unhandled_error_logs_the_path_with_its_token_cut_short(
     assert response.status == 500
     assert f"unhandled error on GET /subscriptions/manage/{RANDOM[:6]}…" in caplog.text
     assert token not in caplog.text
+
+
+async def test_a_clients_quotes_cannot_add_fields_to_its_line(
+    settings: Settings, clock: Clock, engine: object
+) -> None:
+    stream = io.StringIO()
+    agent = 'probe" 500 0 0.0001 "https://elsewhere.example" "forged'
+    await served(settings, clock, Lines(stream, delay=0), "/healthz", headers={"User-Agent": agent})
+    [line] = (await written(stream)).splitlines()
+    assert line.endswith('"-" "probe\\" 500 0 0.0001 \\"https://elsewhere.example\\" \\"forged"')

@@ -12,9 +12,9 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.briefs.models import Brief, TagCorrection
@@ -74,21 +74,29 @@ async def record(
         if wanted.get(key) != row.action:
             await session.delete(row)
     await session.flush()
+    new: list[dict[str, Any]] = []
     for (facet, code), action in wanted.items():
         found = suggestions.get(cast(Facet, facet), code)
+        values = {
+            "tagger_weight": found.weight if found else None,
+            "evidence": [e.model_dump() for e in found.evidence] if found else [],
+            "text": text,
+            "revision": brief.revision,
+            "staff_id": staff.id,
+        }
         kept = existing.get((facet, code))
         if kept is not None and kept.action == action:
-            row = kept
+            for name, value in values.items():
+                setattr(kept, name, value)
         else:
-            row = TagCorrection(
-                brief_id=brief.id, facet=facet, code=code, action=action, recorded_at=now
-            )
-            session.add(row)
-        row.tagger_weight = found.weight if found else None
-        row.evidence = [e.model_dump() for e in found.evidence] if found else []
-        row.text = text
-        row.revision = brief.revision
-        row.staff_id = staff.id
+            new.append(
+                {"brief_id": brief.id, "facet": facet, "code": code, "action": action,
+                 "recorded_at": now, **values}
+            )  # fmt: skip
+    if new:
+        # One executemany of the table's: the ORM inserts such rows one by one on SQLite
+        # (to read each new id back), each a round trip to the database's thread.
+        await session.execute(insert(cast(Table, TagCorrection.__table__)), new)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,13 @@ class Registration:
     types: frozenset[str]
     handler: Handler | None = None
     chunked: ChunkedHandler | None = None
+    # Of the events of its types, those it has anything to do for (decided by what the event
+    # row says, so a retry decides the same). Others are passed over without a transaction
+    # or a note that it ran.
+    when: Callable[[Event], bool] | None = None
+
+    def wants(self, event: Event) -> bool:
+        return event.type in self.types and (self.when is None or self.when(event))
 
 
 class Dispatcher:
@@ -153,9 +160,16 @@ class Dispatcher:
             return await leases.claim(session, now=self.clock(), lease=self.lease, limit=self.batch)
 
     async def _handle(self, event_id: int, batch: Batch) -> None:
+        # Read once: which handlers it concerns, and which had finished before (a retry).
+        async with self.sessions() as session:
+            event = await session.get(Event, event_id)
         for registration in self.registrations:
+            if event is None or registration.name in event.handled:
+                continue
+            if not registration.wants(event):
+                continue
             try:
-                await self._run_handler(event_id, registration)
+                await self._run_handler(event, registration)
             except Later as later:
                 log.info("handler %s deferred event %s: %s", registration.name, event_id, later)
                 async with batch.lock:
@@ -178,24 +192,21 @@ class Dispatcher:
             )
             batch.held.discard(event_id)
 
-    async def _run_handler(self, event_id: int, registration: Registration) -> None:
+    async def _run_handler(self, event: Event, registration: Registration) -> None:
+        """Run one handler the event concerns, and note that it ran."""
         if registration.chunked is not None:
-            async with self.sessions() as session:
-                event = await session.get(Event, event_id)
-            if event is not None and registration.name not in event.handled:
-                if event.type in registration.types:
-                    await registration.chunked(self.sessions, event, self.after)
-                await self._mark(event_id, registration.name)
+            await registration.chunked(self.sessions, event, self.after)
+            await self._mark(event.id, registration.name)
             return
         async with self.sessions.begin() as session:
-            event = await session.scalar(
-                select(Event).where(Event.id == event_id).with_for_update()
+            locked = await session.scalar(
+                select(Event).where(Event.id == event.id).with_for_update()
             )
-            if event is None or registration.name in event.handled:
+            if locked is None or registration.name in locked.handled:
                 return
-            if event.type in registration.types and registration.handler is not None:
-                await registration.handler(session, event)
-            event.handled = [*event.handled, registration.name]
+            if registration.handler is not None:
+                await registration.handler(session, locked)
+            locked.handled = [*locked.handled, registration.name]
 
     async def _mark(self, event_id: int, name: str) -> None:
         async with self.sessions.begin() as session:

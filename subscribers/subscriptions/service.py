@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.audit import service as audit
 from service.briefs.tags import check_codes
 from service.errors import Invalid
 from service.practitioners import sessions as practitioners
@@ -303,6 +304,7 @@ async def remove(session: AsyncSession, subscriber: Subscriber, *, counter: str)
     under ``counter`` (one of DELETED)."""
     await emails.forget(session, subscriber.email)
     await practitioners.forget(session, subscriber.email)
+    await audit.forget(session, subscriber.email)
     await session.delete(subscriber)
     await count(session, counter)
     await session.flush()

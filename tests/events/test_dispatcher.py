@@ -189,3 +189,39 @@ async def test_a_chunked_handler_commits_as_it_goes_and_is_retried_whole(
     assert calls == ["brief.published", "brief.published"]
     assert event.handled == ["alerts"] and event.status == "done"
     assert len(woken) == 4  # twice by the handler's chunks, once after each attempt
+
+
+async def test_a_handler_is_passed_over_for_events_it_has_nothing_to_do_for(
+    sessions: Any, clock: Clock
+) -> None:
+    """Registered for every type but acting on withdrawals only: a publication leaves it out,
+    with no transaction of its own and no note that it ran."""
+    calls: list[tuple[str, str]] = []
+
+    async def taking_back(sessions: Any, event: Event, sent: Any) -> None:
+        calls.append(("taking_back", event.type))
+
+    async def alerts(session: AsyncSession, event: Event) -> None:
+        calls.append(("alerts", event.type))
+
+    await events(
+        sessions, (uuid.uuid4(), "brief.published"), (uuid.uuid4(), "brief.withdrawn"), clock=clock
+    )
+    dispatcher = Dispatcher(
+        sessions,
+        clock,
+        [
+            Registration(
+                "taking-back",
+                TYPES,
+                chunked=taking_back,
+                when=lambda event: event.type == "brief.withdrawn",
+            ),
+            Registration("alerts", frozenset({"brief.published"}), alerts),
+        ],
+    )
+    assert await dispatcher.run_once() == 2
+    assert calls == [("alerts", "brief.published"), ("taking_back", "brief.withdrawn")]
+    published, withdrawn = await rows(sessions)
+    assert (published.status, published.handled) == ("done", ["alerts"])
+    assert (withdrawn.status, withdrawn.handled) == ("done", ["taking-back"])

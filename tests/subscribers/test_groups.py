@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.audit.models import AuditEvent
 from subscribers.groups import service as groups
 from subscribers.groups.models import Group, GroupMember
 from subscribers.subscriptions.models import Subscriber
@@ -133,3 +135,33 @@ async def test_loading_a_member_does_not_load_the_rest_of_their_groups(
 def link_in_html(html: str) -> str:
     start = html.index("/subscriptions/manage/")
     return html[start : html.index('"', start)]
+
+
+async def test_an_erased_member_is_no_longer_named_in_the_audit_log(
+    web: TestClient,
+    smtp_server: SmtpServer,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The audit log named invited and removed members by address, after their erasure too."""
+    group = await (await web.post("/api/v1/groups", json=MASH, headers=admin)).json()
+    members = f"/api/v1/groups/{group['id']}/members"
+    for email in ("hv@nhs.net", "gp@nhs.net"):
+        assert (await web.post(members, json={"email": email}, headers=admin)).status == 202
+    assert (await web.delete(f"{members}/hv@nhs.net", headers=admin)).status == 204
+    await web.post("/api/v1/subscriptions", json={"email": "hv@nhs.net", "frequency": "weekly"})
+    confirm = link((await smtp_server.received(3))[2], "/subscriptions/confirm/")
+    manage = link_in_html(await (await press_button(web, confirm)).text())
+    token = manage.rsplit("/", 1)[1]
+
+    assert (await web.post(f"/api/v1/subscriptions/{token}/erase")).status == 204
+
+    async with sessions() as session:
+        events = list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    logged = json.dumps([(e.subject, e.details) for e in events])
+    assert "hv@nhs.net" not in logged, logged
+    assert "gp@nhs.net" in logged  # others stay named
+    invited = [a for e in events if e.action == "members_invited" for a in e.details["emails"]]
+    removed = [e.details["email"] for e in events if e.action == "member_removed"]
+    assert sorted(invited) == ["erased@learnhub.invalid", "gp@nhs.net"]
+    assert removed == ["erased@learnhub.invalid"]
