@@ -16,6 +16,7 @@ from handlers.page_cache import page_cache_key
 from learnhub.app import create_app
 from service.settings import Settings
 from tests.conftest import Clock
+from tests.waiting import until
 from tests.web.helpers import HTML, csrf, practitioner_cookie, publish
 from tests.web.test_site import NEGLECT, SECRET, titles
 
@@ -158,6 +159,33 @@ async def test_another_instances_withdrawal_and_publication_are_seen_within_a_se
     assert titles(await (await quiet.get("/", headers=HTML)).text()) == ["Hidden males"]
     assert (await quiet.get(f"/briefs/{gone}", headers=HTML)).status == 410
     assert (await quiet.get(f"/briefs/{new}", headers=HTML)).status == 200
+
+
+async def test_on_postgresql_another_instances_change_is_seen_at_its_notify(
+    client: TestClient,
+    aiohttp_client: Any,
+    settings: Settings,
+    publisher: dict[str, str],
+    clock: Clock,
+) -> None:
+    """Both instances run their dispatchers: the event's NOTIFY wakes the other one, which
+    empties its page cache, with no second passing on the clock."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    listening = await aiohttp_client(create_app(settings, clock=clock))
+    await publish(client, publisher, **NEGLECT)
+    assert await _titles(listening) == [NEGLECT["title"]]
+    await publish(client, publisher, title="Hidden males")
+
+    async def seen() -> bool:
+        # Both published in the same instant of the test's clock: in either order.
+        return set(await _titles(listening)) == {"Hidden males", NEGLECT["title"]}
+
+    await until(seen, within=10, what="the other instance's publication seen through NOTIFY")
+
+
+async def _titles(client: TestClient) -> list[str]:
+    return titles(await (await client.get("/", headers=HTML)).text())
 
 
 async def test_a_published_brief_is_on_home_at_once(
