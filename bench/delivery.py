@@ -121,7 +121,7 @@ async def register(base: str, token: str, port: int, endpoints: int) -> None:
 async def posted(count: Any, target: int, within: float = 120) -> float:
     """Wait until the receiver has taken ``target`` posts; time.monotonic() then."""
     deadline = time.monotonic() + within
-    while count.value < target:
+    while target and count.value < target:
         if time.monotonic() > deadline:
             raise SystemExit(f"the receiver got {count.value} of {target} posts")
         await asyncio.sleep(0.005)
@@ -171,9 +171,10 @@ async def main(url: str | None, n: int, concurrency: int, rounds: int, endpoints
                 for k in range(1, rounds + 1):
                     target.reset()
                     sent = await publish(base, token)
+                    hooks = asyncio.create_task(posted(count, k * endpoints if endpoints else 0))
                     done = await target.until(n)
                     first = target.first.value - sent
-                    webhooks = await posted(count, k * endpoints) - sent if endpoints else None
+                    webhooks = await hooks - sent if endpoints else None
                     messages = await bodies(database_url, n)
                     bare = await bare_smtp(target, messages, concurrency)
                     results.append(Round(first, done - sent, bare, webhooks))
