@@ -413,3 +413,14 @@ async def test_a_batch_after_a_lifted_suspension_counts_as_one_report_at_a_time(
     assert mine is not None and theirs is not None
     assert (mine.consecutive_failures, mine.suspended_at) == (3, clock())
     assert (theirs.consecutive_failures, theirs.suspended_at) == (3, clock())
+
+
+# A From header in raw 8-bit bytes: flufl.bounce's Sina detector calls .lower() on what the
+# email package gives it for such a header (a Header object) and raises.
+UNREADABLE = b"From: \xff\xfe <postmaster@mx.example>\nSubject: Undeliverable\n\nhello\n"
+
+
+def test_a_message_the_parsers_cannot_read_is_not_understood() -> None:
+    report = reports.read(UNREADABLE, RETURN_PATH)
+    assert not report.understood
+    assert report.key.startswith("sha256:")

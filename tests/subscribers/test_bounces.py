@@ -329,3 +329,23 @@ async def test_a_crash_before_a_batch_commits_records_nothing_of_it_and_removes_
     assert len(bounced) == 5
     assert states == [("gone@nhs.net", 3, clock())]
     assert people == [("gone@nhs.net", "ended")]
+
+
+async def test_a_message_nothing_can_read_does_not_stop_the_maildir(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    from subscribers.subscriptions.bounces import poll
+    from tests.mail.test_bounces import UNREADABLE
+
+    [sent] = await _sent_to(sessions, settings, clock, "gone@nhs.net", 1)
+    path = tmp_path / "bounces"
+    box = mailbox.Maildir(path, create=True)
+    box.add(UNREADABLE)
+    box.add(postfix_dsn("gone@nhs.net", envelope_to=_return_path(settings).address(sent)))
+    # One to a batch: parsed in processes, and each batch in its own transaction.
+    done = await poll(sessions, path, return_path=_return_path(settings), clock=clock, batch=1)
+    assert (done.hard, done.not_understood) == (["gone@nhs.net"], 1)
+    assert list(box.iterkeys()) == []
