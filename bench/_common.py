@@ -266,6 +266,48 @@ async def bare_smtp(target: Sink, messages: Sequence[bytes], concurrency: int) -
     return await target.until(len(messages)) - start
 
 
+# Partners' webhook endpoints: one aiohttp receiver, in a process of its own.
+
+
+def _serve_webhooks(port: int, count: Any, ready: Any) -> None:
+    from aiohttp import web
+
+    async def receive(request: web.Request) -> web.Response:
+        await request.read()
+        with count.get_lock():
+            count.value += 1
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post("/{endpoint}", receive)
+    ready.set()
+    web.run_app(app, host=HOST, port=port, print=None, access_log=None)
+
+
+@contextlib.contextmanager
+def webhook_receiver() -> Iterator[tuple[int, Any]]:
+    """An aiohttp receiver in its own process; its port and a count of what it took."""
+    spawn = multiprocessing.get_context("spawn")
+    port, count, ready = free_port(), spawn.Value("i", 0), spawn.Event()
+    process = spawn.Process(target=_serve_webhooks, args=(port, count, ready), daemon=True)
+    process.start()
+    ready.wait(30)
+    deadline = time.monotonic() + 30
+    while True:  # until the socket listens
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    try:
+        yield port, count
+    finally:
+        process.terminate()
+        process.join(10)
+
+
 # Subscribers with realistic filters, inserted in bulk.
 
 

@@ -1,6 +1,7 @@
 """Alert delivery: one publication to 10,000 immediate subscribers, through the real path.
 
 Usage: python bench/delivery.py [--database-url URL] [-n 10000] [--concurrency 4] [--rounds 3]
+                                [--webhook-endpoints 20]
 
 N immediate subscribers whose filters all match the brief are inserted directly. Then
 ``learnhub serve`` runs in a subprocess with LEARNHUB_SMTP_URL pointing at an aiosmtpd sink
@@ -14,18 +15,25 @@ from the queue) over the same number of connections. Aim: ratio >= 0.7. A Postgr
 On a small shared machine the bare loop's own rate moves by a third from one minute to the
 next, so each round publishes a new brief and runs the bare loop right after it; the ratio
 printed is the median of the rounds' ratios (each round's figures are printed too).
+
+``--webhook-endpoints 20``: 20 partners' endpoints (an aiohttp receiver in another process,
+answering 200 at once) are registered through the API and told of every publication, as
+the same instance sends its mail: does posting them slow the mail path? Each round then
+also waits for the 20 posts, and prints when the last came (from the publish request).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import tempfile
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import aiohttp
 from _common import (
@@ -40,6 +48,7 @@ from _common import (
     serve,
     sink,
     table,
+    webhook_receiver,
 )
 from sqlalchemy import select
 
@@ -96,26 +105,54 @@ async def bodies(url: str, n: int) -> list[bytes]:
         await engine.dispose()
 
 
+async def register(base: str, token: str, port: int, endpoints: int) -> None:
+    """Partners' endpoints told of every publication, registered as an admin would."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(base_url=base, headers=headers) as http:
+        for e in range(endpoints):
+            body = {"url": f"http://127.0.0.1:{port}/e{e}", "event_types": ["brief.published"]}
+            async with http.post("/api/v1/webhooks", json=body) as response:
+                if response.status != 201:
+                    raise SystemExit(
+                        f"registering failed: {response.status} {await response.text()}"
+                    )
+
+
+async def posted(count: Any, target: int, within: float = 120) -> float:
+    """Wait until the receiver has taken ``target`` posts; time.monotonic() then."""
+    deadline = time.monotonic() + within
+    while target and count.value < target:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the receiver got {count.value} of {target} posts")
+        await asyncio.sleep(0.005)
+    return time.monotonic()
+
+
 @dataclass
 class Round:
     first: float  # publish -> first accepted
     real: float  # publish -> all accepted
     bare: float  # the bare loop, the same messages
+    webhooks: float | None = None  # publish -> the last endpoint posted
 
     @property
     def ratio(self) -> float:
         return self.bare / self.real
 
 
-async def main(url: str | None, n: int, concurrency: int, rounds: int) -> None:
+async def main(url: str | None, n: int, concurrency: int, rounds: int, endpoints: int) -> None:
     async with scratch_database(url) as database_url, sink() as target:
-        with tempfile.TemporaryDirectory(prefix="learnhub-bench-") as tmp:
+        with (
+            tempfile.TemporaryDirectory(prefix="learnhub-bench-") as tmp,
+            contextlib.ExitStack() as stack,
+        ):
             env = learnhub_env(
                 database_url,
                 tmp,
                 smtp_url=f"smtp://127.0.0.1:{target.port}",
                 mail_concurrency=str(concurrency),
                 practitioner_domains=",".join(PRACTITIONER_DOMAINS),
+                webhooks_allow_private="true",
             )
             await asyncio.to_thread(learnhub, env, "db", "upgrade")
             token = await asyncio.to_thread(
@@ -123,23 +160,41 @@ async def main(url: str | None, n: int, concurrency: int, rounds: int) -> None:
             )
             await seed(database_url, n)
             results = []
+            count: Any = None
             async with serve(env) as base:
-                for _ in range(rounds):
+                if endpoints:
+                    port, count = stack.enter_context(webhook_receiver())
+                    admin = await asyncio.to_thread(
+                        learnhub, env, "staff", "add", "admin@example.org", "--role", "admin"
+                    )
+                    await register(base, admin, port, endpoints)
+                for k in range(1, rounds + 1):
                     target.reset()
                     sent = await publish(base, token)
+                    hooks = asyncio.create_task(posted(count, k * endpoints if endpoints else 0))
                     done = await target.until(n)
                     first = target.first.value - sent
+                    webhooks = await hooks - sent if endpoints else None
                     messages = await bodies(database_url, n)
                     bare = await bare_smtp(target, messages, concurrency)
-                    results.append(Round(first, done - sent, bare))
+                    results.append(Round(first, done - sent, bare, webhooks))
     size = sum(map(len, messages)) / len(messages) / 1024
     print(
         f"database  {database_url.split(':')[0]}; {n} immediate subscribers, "
-        f"messages of {size:.1f} KB, {concurrency} SMTP connections; "
+        f"messages of {size:.1f} KB, {concurrency} SMTP connections, "
+        f"{endpoints} webhook endpoints; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
     table(
-        ["round", "first email", "all accepted", "real path", "bare aiosmtplib", "ratio"],
+        [
+            "round",
+            "first email",
+            "all accepted",
+            "real path",
+            "bare aiosmtplib",
+            "ratio",
+            "webhooks posted",
+        ],
         [
             [
                 k,
@@ -148,6 +203,7 @@ async def main(url: str | None, n: int, concurrency: int, rounds: int) -> None:
                 f"{n / r.real:.0f} msg/s",
                 f"{n / r.bare:.0f} msg/s",
                 f"{r.ratio:.2f}",
+                "-" if r.webhooks is None else f"{r.webhooks:.2f} s",
             ]
             for k, r in enumerate(results, start=1)
         ],
@@ -164,5 +220,10 @@ if __name__ == "__main__":
     parser.add_argument("-n", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="publications, each then bare")
+    parser.add_argument(
+        "--webhook-endpoints", type=int, default=0, help="partners' endpoints told of each"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.database_url, args.n, args.concurrency, args.rounds))
+    asyncio.run(
+        main(args.database_url, args.n, args.concurrency, args.rounds, args.webhook_endpoints)
+    )

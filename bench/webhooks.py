@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
-import socket
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from _common import HOST, free_port, peak_rss_mb, scratch_database
+from _common import HOST, peak_rss_mb, scratch_database, webhook_receiver
 from sqlalchemy import delete, insert, update
 
 from service import db
@@ -52,45 +48,6 @@ def body(n: int) -> str:
         '"boroughs":["sefton"],"revision":1,"publication":1,'
         '"published_at":"2026-12-04T15:02:11.482113Z"}}'
     )
-
-
-def _serve(port: int, count: Any, ready: Any) -> None:
-    from aiohttp import web
-
-    async def receive(request: web.Request) -> web.Response:
-        await request.read()
-        with count.get_lock():
-            count.value += 1
-        return web.Response(text="ok")
-
-    app = web.Application()
-    app.router.add_post("/{endpoint}", receive)
-    ready.set()
-    web.run_app(app, host=HOST, port=port, print=None, access_log=None)
-
-
-@contextmanager
-def receiver() -> Iterator[tuple[int, Any]]:
-    """An aiohttp receiver in its own process; its port and a count of what it took."""
-    spawn = multiprocessing.get_context("spawn")
-    port, count, ready = free_port(), spawn.Value("i", 0), spawn.Event()
-    process = spawn.Process(target=_serve, args=(port, count, ready), daemon=True)
-    process.start()
-    ready.wait(30)
-    deadline = time.monotonic() + 30
-    while True:  # until the socket listens
-        try:
-            socket.create_connection((HOST, port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-    try:
-        yield port, count
-    finally:
-        process.terminate()
-        process.join(10)
 
 
 async def seed(sessions: Any, port: int, events: int, endpoints: int) -> list[tuple[str, str]]:
@@ -194,7 +151,7 @@ async def main(url: str | None, events: int, endpoints: int, rounds: int) -> Non
         await upgrade(database_url)
         database = db.Database.open(database_url)
         try:
-            with receiver() as (port, count):
+            with webhook_receiver() as (port, count):
                 posts = await seed(database.sessions, port, events, endpoints)
                 bare_runs, worker_runs = [], []
                 for _ in range(rounds):

@@ -335,7 +335,7 @@ async def manage(request: web.Request) -> web.Response:
         subscriber = await _holder(request, session, Purpose.manage)
         now = app[clock_key]()
         if action == "leave":
-            groups.leave(subscriber, whole_number(str(form.get("group", "")), "group"))
+            groups.leave(subscriber, whole_number(str(form.get("group", "")), "group"), now)
             done = "left"
         elif action == "unsubscribe":
             service.end(subscriber, now)

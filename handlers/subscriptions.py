@@ -147,7 +147,7 @@ async def erase(request: web.Request) -> web.Response:
 async def leave(request: web.Request) -> SubscriptionOut:
     async with request.app[sessions_key].begin() as session:
         subscriber = await _holder(request, session)
-        groups.leave(subscriber, int(request.match_info["group_id"]))
+        groups.leave(subscriber, int(request.match_info["group_id"]), request.app[clock_key]())
         await session.flush()
         return subscription_out(request, subscriber)
 

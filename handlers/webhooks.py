@@ -95,8 +95,9 @@ async def get_webhook(request: web.Request, staff: StaffMember) -> WebhookOut:
     role=Role.admin,
 )
 async def delete_webhook(request: web.Request, staff: StaffMember) -> web.Response:
-    async with request.app[sessions_key].begin() as session:
-        await webhooks.delete_one(session, _id(request))
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        await webhooks.delete_one(session, _id(request), staff=staff, now=app[clock_key]())
     return web.Response(status=204)
 
 
@@ -109,8 +110,10 @@ async def delete_webhook(request: web.Request, staff: StaffMember) -> web.Respon
     role=Role.admin,
 )
 async def enable_webhook(request: web.Request, staff: StaffMember) -> WebhookOut:
-    async with request.app[sessions_key].begin() as session:
-        return _out(await webhooks.enable(session, _id(request)))
+    app = request.app
+    async with app[sessions_key].begin() as session:
+        endpoint = await webhooks.enable(session, _id(request), staff=staff, now=app[clock_key]())
+        return _out(endpoint)
 
 
 @api.route(

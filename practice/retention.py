@@ -5,10 +5,12 @@
   with nothing (no subscription, no group) goes with it; one who was subscribed before, or is
   in a group, keeps what they had.
 - A person who unsubscribed is removed ``UNSUBSCRIBED_FOR`` after it, unless they are in a
-  group again: their row, choices and sign-ins, and their address from the mail records and
-  the discussions they recorded. Their acknowledgements stay, with nobody named and no
-  answer, and so do the impact report's counts: the days their emails were sent are rolled
-  up first (practice.impact.rollup), and only days already counted are touched.
+  group again; so is one who never subscribed themselves, ``UNSUBSCRIBED_FOR`` after they
+  left their last group (``left_group_at``; of the two, the later counts): their row,
+  choices and sign-ins, and their address from the mail records and the discussions they
+  recorded. Their acknowledgements stay, with nobody named and no answer, and so do the
+  impact report's counts: the days their emails were sent are rolled up first
+  (practice.impact.rollup), and only days already counted are touched.
 - Delivery records are the board's evidence: kept with the address for
   LEARNHUB_EVIDENCE_YEARS (six by default), then anonymised (the address, the body and the
   reason a send failed go; which briefs went, when, and the subject stay), and the bounces
@@ -169,13 +171,24 @@ async def _expire_signups(session: AsyncSession, now: datetime) -> tuple[int, in
 
 
 async def _remove_unsubscribed(session: AsyncSession, now: datetime) -> int:
-    """People whose subscription ended UNSUBSCRIBED_FOR ago and who are in no group, whose
-    emails' days are all in the impact report's counts."""
+    """People in no group whose own subscription ended, or who never had one and left their
+    last group, UNSUBSCRIBED_FOR ago (the later of the two, when both), whose emails' days
+    are all in the impact report's counts."""
     through = await rolled_through(session)
     counted_until = datetime.combine(through + timedelta(days=1), time(), UTC) if through else None
+    cutoff = now - UNSUBSCRIBED_FOR
     conditions = [
-        Subscriber.status == SubscriptionState.ended.value,
-        Subscriber.ended_at < now - UNSUBSCRIBED_FOR,
+        or_(
+            and_(
+                Subscriber.status == SubscriptionState.ended.value,
+                Subscriber.ended_at < cutoff,
+            ),
+            and_(
+                Subscriber.status == SubscriptionState.none.value,
+                Subscriber.left_group_at.is_not(None),
+            ),
+        ),
+        or_(Subscriber.left_group_at.is_(None), Subscriber.left_group_at < cutoff),
         ~_has_groups(),
     ]
     # Emails sent on a day not yet counted would leave the counts as no one's: wait.

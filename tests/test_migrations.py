@@ -312,3 +312,46 @@ def test_0016_adds_tag_weights_and_corrections_and_goes_back_without_losing_brie
     mentioned = after[0][3]  # JSON comes back as text on SQLite
     assert (json.loads(mentioned) if isinstance(mentioned, str) else mentioned) == []
     assert back == [("Baby T", "safer-sleep")]
+
+
+def test_0022_starts_the_days_of_those_who_had_already_left_every_group(
+    scratch_url: str,
+) -> None:
+    """A person with no subscription of their own, in no group, once sent learning: they left
+    their last group before anyone kept when, so their 28 days start at the upgrade."""
+    person = (
+        "INSERT INTO subscribers (id, email, domain, created_at, status, frequency, "
+        "token_version) VALUES (:id, :email, 'nhs.net', CURRENT_TIMESTAMP, :status, 'weekly', 1)"
+    )
+    sent = (
+        "INSERT INTO mail_messages (idempotency_key, kind, recipient, subject, status, attempts, "
+        "next_attempt_at, created_at) VALUES (:key, :kind, :email, 'A brief', 'sent', 1, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+
+    async def go() -> None:
+        await upgrade(scratch_url, "0021")
+        engine = db.create_engine(scratch_url)
+        async with engine.begin() as connection:
+            for n, (status, kind) in enumerate(
+                [("none", "alert"), ("none", None), ("active", "digest"), ("none", "confirm")],
+                start=1,
+            ):
+                email = f"p{n}@nhs.net"
+                await connection.execute(text(person), {"id": n, "email": email, "status": status})
+                if kind:
+                    await connection.execute(
+                        text(sent), {"key": f"k{n}", "kind": kind, "email": email}
+                    )
+        await upgrade(scratch_url)
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT id, left_group_at IS NOT NULL FROM subscribers ORDER BY id")
+            )
+            assert [(i, bool(left)) for i, left in rows] == [
+                (1, True), (2, False), (3, False), (4, False)
+            ]  # fmt: skip
+        await downgrade(scratch_url, "0021")
+        await engine.dispose()
+
+    asyncio.run(go())

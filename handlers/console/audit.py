@@ -35,6 +35,7 @@ CATEGORIES = [
     ("groups", "Groups and their members"),
     ("exports", "Exports"),
     ("addresses", "Suspended addresses"),
+    ("webhooks", "Partners' webhook endpoints"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""What the audit log records beyond a brief's history: staff changes, groups, exports.
+"""What the audit log records beyond a brief's history: staff changes, groups, exports,
+suspensions lifted, partners' webhook endpoints.
 
 A brief's edits and lifecycle moves are already rows of ``brief_history`` (service.briefs);
 the log reads both tables (``service.audit.queries``) rather than copying one into the other.
@@ -28,6 +29,9 @@ class Action(StrEnum):
     feed_link_revoked = "feed_link_revoked"
     exported = "exported"
     suspension_lifted = "suspension_lifted"
+    webhook_registered = "webhook_registered"
+    webhook_enabled = "webhook_enabled"
+    webhook_deleted = "webhook_deleted"
 
 
 class AuditEvent(Base):

@@ -45,6 +45,10 @@ CATEGORIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "exports": ((), (Action.exported,)),
     "addresses": ((), (Action.suspension_lifted,)),
+    "webhooks": (
+        (),
+        (Action.webhook_registered, Action.webhook_enabled, Action.webhook_deleted),
+    ),
 }
 
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import Integer, Update, bindparam, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from service.clock import Clock
+from service.db import UTCDateTime
 from service.events.models import Event, EventStatus
 
 log = logging.getLogger("service.events.dispatcher")
@@ -48,8 +49,11 @@ class Batch:
         return len(self.ids)
 
 
-async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int) -> Batch:
-    """Lease up to ``limit`` due events, each only once those before it of its brief are done."""
+def _claiming() -> Update:
+    """Lease up to :limit due events (due by :now) until :until, each only once those before
+    it of its brief are done. Built once, run with the values: building it took ~1 ms, and
+    the dispatcher claims after every commit that writes an event."""
+    now = bindparam("now", type_=UTCDateTime())
     earlier = aliased(Event)
     blocked = exists().where(
         earlier.brief_id == Event.brief_id,
@@ -65,16 +69,24 @@ async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit
             ~blocked,
         )
         .order_by(Event.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True, of=Event)
     )
-    until = now + lease
-    result = await session.execute(
+    return (
         update(Event)
         .where(Event.id.in_(due.scalar_subquery()))
-        .values(leased_until=until)
+        .values(leased_until=bindparam("until", type_=UTCDateTime()))
         .returning(Event.id)
     )
+
+
+_CLAIM = _claiming()
+
+
+async def claim(session: AsyncSession, *, now: datetime, lease: timedelta, limit: int) -> Batch:
+    """Lease up to ``limit`` due events, each only once those before it of its brief are done."""
+    until = now + lease
+    result = await session.execute(_CLAIM, {"now": now, "until": until, "limit": limit})
     return Batch(sorted(result.scalars()), until)
 
 

@@ -1,36 +1,30 @@
 """Bounces and complaints, recorded against the messages and addresses they are about.
 
-A hard bounce counts as the relay's 5xx does (service.mail.queue): three of an address's
-messages in a row that failed for good suspend it. A bounce comes back minutes or days
-after the relay accepted the message, and that acceptance already reset the address's count,
-so the count of a late bounce is worked out from the messages themselves: the run of the
-address's consecutive messages, around the one that bounced, each of which has a hard bounce
-or a 5xx on record (``mail_bounces``), however late each report came. Soft bounces are
-recorded and count for nothing; complaints are recorded here and end the person's
-subscription in the subscriber domain (subscribers.subscriptions.bounces).
+Each failure a report names is recorded once (a report's key is unique with its address,
+so reading a report twice counts it once). A hard bounce counts as the relay's 5xx does,
+towards a suspension (service.mail.runs: the run of the address's messages in a row that
+failed for good, however late each report came). Soft bounces are recorded and count for
+nothing; complaints are recorded here and end the person's subscription in the subscriber
+domain (subscribers.subscriptions.bounces). A batch of reports is recorded in a few
+statements, with the outcome recording them one at a time would have had.
 
 Nothing here commits.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Integer, case, exists, func, literal, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import UTCDateTime, dialect_insert, table_of
-from service.mail.models import MailBounce, MailMessage, MailStatus, MailSuppression
-from service.mail.queue import SUSPEND_AFTER
+from service.db import dialect_insert
+from service.mail import runs
+from service.mail.models import MailStatus
 from service.mail.reports import Failure, Kind, Report
-
-M = table_of(MailMessage)
-B = table_of(MailBounce)
-S = table_of(MailSuppression)
-# The messages a run of failures is counted over: those that went, or failed at the relay.
-ENDED = (MailStatus.sent.value, MailStatus.failed.value)
+from service.mail.runs import ENDED, B, M, S
 
 
 @dataclass
@@ -55,128 +49,111 @@ class Recorded:
 
 async def record(session: AsyncSession, report: Report, *, now: datetime) -> Recorded:
     """Record each failure the report names, once; count hard ones towards a suspension."""
+    return await record_many(session, [report], now=now)
+
+
+async def record_many(
+    session: AsyncSession, reports: Sequence[Report], *, now: datetime
+) -> Recorded:
+    """Record the reports as recording them one after another, in order, would; in a few
+    statements whatever their number (a Maildir's batch)."""
     done = Recorded()
-    if not report.understood:
-        done.not_understood += 1
-        return done
-    for failure, message_id in await _targets(session, report):
+    understood = [report for report in reports if report.understood]
+    done.not_understood = len(reports) - len(understood)
+    found = []
+    for key, failure, message_id in await _targets(session, understood):
         if message_id is None:
             done.unmatched += 1
-            continue
-        inserted = await session.scalar(
-            dialect_insert(session, B)
-            .values(
-                report=report.key,
-                message_id=message_id,
-                email=failure.email,
-                kind=failure.kind.value,
-                reason=failure.reason,
-                received_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["report", "email"])
-            .returning(B.c.id)
-        )
-        if inserted is None:
+        else:
+            found.append((key, failure, message_id))
+    new = await _insert(session, found, now)
+    hard: list[runs.Bounce] = []
+    for key, failure, message_id in found:
+        if (key, failure.email) not in new:
             done.repeated += 1
-        elif failure.kind is Kind.hard:
+            continue
+        new.discard((key, failure.email))  # the same failure again in the batch: read before
+        if failure.kind is Kind.hard:
             done.hard.append(failure.email)
-            if await _count(session, failure, message_id, now):
-                done.suspended.append(failure.email)
+            hard.append(runs.Bounce(failure.email, message_id, failure.reason))
         elif failure.kind is Kind.soft:
             done.soft.append(failure.email)
         else:
             done.complaints.append(failure.email)
+    done.suspended = await runs.count(session, hard, now=now)
     return done
 
 
-async def _targets(session: AsyncSession, report: Report) -> list[tuple[Failure, int | None]]:
+Target = tuple[str, Failure, int | None]  # the report's key, a failure, its message
+
+
+async def _targets(session: AsyncSession, reports: Sequence[Report]) -> list[Target]:
     """Each failure with the message it is about. The envelope sender names the message, and
     so its recipient, whatever address the report gives (a forwarding address, say, or none);
     without it, an address's latest message stands for it."""
-    if report.message_id is not None:
-        recipient = await session.scalar(select(M.c.recipient).where(M.c.id == report.message_id))
+    named = [r.message_id for r in reports if r.message_id is not None]
+    recipients: dict[int, str] = {}
+    if named:
+        rows = await session.execute(select(M.c.id, M.c.recipient).where(M.c.id.in_(set(named))))
+        recipients = {message_id: recipient for message_id, recipient in rows}
+    unnamed = [r for r in reports if recipients.get(r.message_id or 0) is None]
+    latest = await _latest(session, {f.email for r in unnamed for f in r.failures if f.email})
+    found: list[Target] = []
+    for report in reports:
+        recipient = recipients.get(report.message_id or 0)
         if recipient is not None:
             worst = min(report.failures, key=lambda f: _SEVERITY[f.kind])
-            return [(Failure(recipient, worst.kind, worst.reason), report.message_id)]
-    found = []
-    for failure in report.failures:
-        latest = None
-        if failure.email:
-            latest = await session.scalar(
-                select(func.max(M.c.id)).where(
-                    M.c.recipient == failure.email, M.c.status.in_(ENDED)
-                )
-            )
-        found.append((failure, latest))
+            failure = Failure(recipient, worst.kind, worst.reason)
+            found.append((report.key, failure, report.message_id))
+        else:
+            found += [(report.key, f, latest.get(f.email)) for f in report.failures]
     return found
 
 
-_SEVERITY = {Kind.complaint: 0, Kind.hard: 1, Kind.soft: 2}
+async def _latest(session: AsyncSession, emails: set[str]) -> dict[str, int]:
+    """Each address's latest message that went, or failed at the relay."""
+    if not emails:
+        return {}
+    rows = await session.execute(
+        select(M.c.recipient, func.max(M.c.id))
+        .where(M.c.recipient.in_(emails), M.c.status.in_(ENDED))
+        .group_by(M.c.recipient)
+    )
+    return {recipient: message_id for recipient, message_id in rows}
 
 
-async def _count(session: AsyncSession, failure: Failure, message_id: int, now: datetime) -> bool:
-    """Count the address's run of failures around the message; True if this suspends it."""
-    held = (
-        await session.execute(
-            select(S.c.consecutive_failures, S.c.suspended_at, S.c.lifted_at).where(
-                S.c.email == failure.email
-            )
-        )
-    ).first()
-    lifted = held.lifted_at if held is not None else None
-    run = await _run(session, failure.email, message_id, lifted)
-    count = max(run, held.consecutive_failures if held is not None else 0)
-    when = literal(now, UTCDateTime())
-    total = literal(count, Integer())
-    await session.execute(
-        dialect_insert(session, S)
-        .values(
-            email=failure.email,
-            consecutive_failures=count,
-            suspended_at=now if count >= SUSPEND_AFTER else None,
-            last_error=failure.reason,
-        )
-        .on_conflict_do_update(
-            index_elements=["email"],
-            set_={
-                "consecutive_failures": total,
-                "suspended_at": case(
-                    (total >= SUSPEND_AFTER, func.coalesce(S.c.suspended_at, when)),
-                    else_=S.c.suspended_at,
-                ),
-                "last_error": failure.reason,
+async def _insert(
+    session: AsyncSession, found: Sequence[tuple[str, Failure, int]], now: datetime
+) -> set[tuple[str, str]]:
+    """Insert each failure not yet on record; the (report, address) pairs that were new.
+    The first of a pair in the batch is the one kept, as it would have been one at a time;
+    rows go in key order, so that two instances' batches wait for each other, never lock
+    each other out."""
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for key, failure, message_id in found:
+        rows.setdefault(
+            (key, failure.email),
+            {
+                "report": key,
+                "message_id": message_id,
+                "email": failure.email,
+                "kind": failure.kind.value,
+                "reason": failure.reason,
+                "received_at": now,
             },
         )
+    if not rows:
+        return set()
+    inserted = await session.execute(
+        dialect_insert(session, B)
+        .values([rows[pair] for pair in sorted(rows)])
+        .on_conflict_do_nothing(index_elements=["report", "email"])
+        .returning(B.c.report, B.c.email)
     )
-    return count >= SUSPEND_AFTER and (held is None or held.suspended_at is None)
+    return {(report, email) for report, email in inserted}
 
 
-async def _run(session: AsyncSession, email: str, message_id: int, lifted: datetime | None) -> int:
-    """How many of the address's messages in a row, the bounced one among them, failed for
-    good (since a suspension was last lifted)."""
-    failed = exists().where(B.c.message_id == M.c.id, B.c.kind == Kind.hard.value)
-    mine = [M.c.recipient == email, M.c.status.in_(ENDED)]
-    if lifted is not None:
-        mine.append(M.c.created_at > lifted)
-    before = await session.execute(
-        select(failed)
-        .where(*mine, M.c.id <= message_id)
-        .order_by(M.c.id.desc())
-        .limit(SUSPEND_AFTER)
-    )
-    after = await session.execute(
-        select(failed).where(*mine, M.c.id > message_id).order_by(M.c.id).limit(SUSPEND_AFTER)
-    )
-    return _leading(before.scalars()) + _leading(after.scalars())
-
-
-def _leading(flags: Iterable[bool]) -> int:
-    n = 0
-    for flag in flags:
-        if not flag:
-            break
-        n += 1
-    return n
+_SEVERITY = {Kind.complaint: 0, Kind.hard: 1, Kind.soft: 2}
 
 
 async def cancel_pending(session: AsyncSession, email: str, reason: str) -> int:

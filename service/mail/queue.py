@@ -10,8 +10,10 @@ from enum import Enum
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     CursorResult,
     Integer,
+    Update,
     and_,
     bindparam,
     case,
@@ -95,6 +97,42 @@ class Result:
     at: datetime | None = None  # when the server accepted it (sent); else the write's time
 
 
+def _claiming(due: Sequence[ColumnElement[bool]], order: ColumnElement[Any]) -> Update:
+    """Lease up to :limit of the rows ``due`` (a condition on :now), the earliest first.
+
+    Built once here, run with the values: building it took ~0.4 ms, on every wake."""
+    # One condition at a time, in the order of the index on (status, next_attempt_at): the
+    # database reads the first rows of one range and stops. An OR of the two made it gather
+    # and sort every due row (all of a large publication) for each claim.
+    ids = (
+        select(M.c.id)
+        .where(*due, M.c.body.is_not(None))
+        .order_by(order, M.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(M)
+        .where(M.c.id.in_(ids))
+        .values(
+            status=MailStatus.sending.value,
+            leased_until=bindparam("until", type_=UTCDateTime()),
+            attempts=M.c.attempts + 1,
+        )
+        .returning(M.c.id, M.c.recipient, M.c.body, M.c.attempts)
+    )
+
+
+_NOW = bindparam("now", type_=UTCDateTime())
+# First those whose lease ran out (a worker died holding them), then pending ones.
+_CLAIMS = (
+    _claiming((M.c.status == MailStatus.sending.value, M.c.leased_until < _NOW), M.c.leased_until),
+    _claiming(
+        (M.c.status == MailStatus.pending.value, M.c.next_attempt_at <= _NOW), M.c.next_attempt_at
+    ),
+)
+
+
 async def claim(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[Claimed]:
@@ -104,29 +142,11 @@ async def claim(
     # One lease for the batch, the very value written: the outcomes name it to be written.
     until = now + lease
     held = Lease(until, set())
-    for due, order in (
-        ((M.c.status == MailStatus.sending.value, M.c.leased_until < now), M.c.leased_until),
-        ((M.c.status == MailStatus.pending.value, M.c.next_attempt_at <= now), M.c.next_attempt_at),
-    ):
+    for statement in _CLAIMS:
         if len(claimed) == limit:
             break
-        # One condition at a time, in the order of the index on (status, next_attempt_at):
-        # the database reads the first rows of one range and stops. An OR of the two made
-        # it gather and sort every due row (all of a large publication) for each claim.
-        ids = (
-            select(M.c.id)
-            .where(*due, M.c.body.is_not(None))
-            .order_by(order, M.c.id)
-            .limit(limit - len(claimed))
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(M)
-            .where(M.c.id.in_(ids))
-            .values(status=MailStatus.sending.value, leased_until=until, attempts=M.c.attempts + 1)
-            .returning(M.c.id, M.c.recipient, M.c.body, M.c.attempts)
-        )
-        rows = (await session.execute(statement)).all()
+        values = {"now": now, "until": until, "limit": limit - len(claimed)}
+        rows = (await session.execute(statement, values)).all()
         claimed += sorted(
             (Claimed(id_, to, body, tries, held) for id_, to, body, tries in rows),
             key=lambda c: c.id,

@@ -71,9 +71,16 @@ def read(raw: bytes, return_path: ReturnPath | None) -> Report:
     """The report a raw message makes: a DSN, a complaint, or nothing understood."""
     message = email.message_from_bytes(raw)
     key = _key(message, raw)
-    feedback = _feedback(message)
-    message_id = _about(message, feedback, return_path)
-    failures = _bounces(message) if feedback is None else _complaint(message, feedback)
+    try:
+        feedback = _feedback(message)
+        message_id = _about(message, feedback, return_path)
+        failures = list(_bounces(message) if feedback is None else _complaint(message, feedback))
+    # Anyone can write to the bounce address, and the email package and flufl.bounce's
+    # detectors raise on some malformed messages (a From header in raw 8-bit bytes, a NUL in
+    # a charset): such a message is one nothing understood, as any other stranger's is, and
+    # never stops the Maildir behind it.
+    except Exception:
+        return Report(key=key, message_id=None, failures=())
     return Report(key=key, message_id=message_id, failures=tuple(failures))
 
 

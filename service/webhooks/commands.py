@@ -54,11 +54,16 @@ def list_endpoints() -> None:
 @webhooks_group.command("enable")
 @click.argument("endpoint_id", type=int)
 def enable(endpoint_id: int) -> None:
-    """Send to a disabled endpoint again, from the next event on."""
+    """Send to a disabled endpoint again, from the next event on (recorded in the audit log
+    against the command line's account)."""
+    from service.clock import utcnow
+    from service.staff import service as staff_service
     from service.webhooks import service
 
     async def work(session: AsyncSession) -> str:
-        return (await service.enable(session, endpoint_id)).url
+        now = utcnow()
+        by = await staff_service.command_line(session, now)
+        return (await service.enable(session, endpoint_id, staff=by, now=now)).url
 
     url = _in_transaction(work)
     click.echo(f"Endpoint {endpoint_id} ({url}) is enabled: the next events go to it.")

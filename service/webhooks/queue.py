@@ -16,10 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, case, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Integer,
+    Update,
+    and_,
+    bindparam,
+    case,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import table_of
+from service.db import UTCDateTime, table_of
 from service.webhooks.models import DeliveryStatus, EndpointStatus, WebhookDelivery, WebhookEndpoint
 from service.webhooks.transport import Answer
 
@@ -93,6 +103,40 @@ class Recorded:
     disable: str | None = None
 
 
+def _claiming(due: Sequence[ColumnElement[bool]], order: ColumnElement[Any]) -> Update:
+    """Lease up to :limit of the deliveries ``due`` (by :now) of active endpoints until
+    :until, the earliest first; built once, run with the values (as the mail's claims)."""
+    ids = (
+        select(D.c.id)
+        .where(*due, D.c.endpoint_id.in_(ACTIVE))
+        .order_by(order, D.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(D)
+        .where(D.c.id.in_(ids))
+        .values(
+            status=DeliveryStatus.sending.value,
+            leased_until=bindparam("until", type_=UTCDateTime()),
+            attempts=D.c.attempts + 1,
+        )
+        .returning(D.c.id, D.c.endpoint_id, D.c.message_id, D.c.body, D.c.attempts, D.c.created_at)
+    )
+
+
+_NOW = bindparam("now", type_=UTCDateTime())
+_CLAIMS = (
+    _claiming(
+        (D.c.status == DeliveryStatus.sending.value, D.c.leased_until < _NOW), D.c.leased_until
+    ),
+    _claiming(
+        (D.c.status == DeliveryStatus.pending.value, D.c.next_attempt_at <= _NOW),
+        D.c.next_attempt_at,
+    ),
+)
+
+
 async def claim(
     session: AsyncSession, *, now: datetime, lease: timedelta, limit: int
 ) -> list[Claimed]:
@@ -100,35 +144,11 @@ async def claim(
     out (a worker died holding them), then pending ones, the earliest due first."""
     held = Lease(now + lease, set())
     rows: list[Any] = []
-    for due, order in (
-        ((D.c.status == DeliveryStatus.sending.value, D.c.leased_until < now), D.c.leased_until),
-        (
-            (D.c.status == DeliveryStatus.pending.value, D.c.next_attempt_at <= now),
-            D.c.next_attempt_at,
-        ),
-    ):
+    for statement in _CLAIMS:
         if len(rows) == limit:
             break
-        ids = (
-            select(D.c.id)
-            .where(*due, D.c.endpoint_id.in_(ACTIVE))
-            .order_by(order, D.c.id)
-            .limit(limit - len(rows))
-            .with_for_update(skip_locked=True)
-        )
-        statement = (
-            update(D)
-            .where(D.c.id.in_(ids))
-            .values(
-                status=DeliveryStatus.sending.value,
-                leased_until=held.until,
-                attempts=D.c.attempts + 1,
-            )
-            .returning(
-                D.c.id, D.c.endpoint_id, D.c.message_id, D.c.body, D.c.attempts, D.c.created_at
-            )
-        )
-        rows += (await session.execute(statement)).all()
+        values = {"now": now, "until": held.until, "limit": limit - len(rows)}
+        rows += (await session.execute(statement, values)).all()
     if not rows:
         return []
     endpoints = {

@@ -1,5 +1,7 @@
 """Registering partners' endpoints (admins): create, read, delete, enable, and the list of
-an endpoint's deliveries. Nothing here commits: the handler owns the transaction."""
+an endpoint's deliveries. Registering, enabling and deleting are recorded in the audit log
+with the change (never the signing secret). Nothing here commits: the handler owns the
+transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.audit import service as audit
+from service.audit.models import Action
 from service.errors import Invalid, NotFound
 from service.staff.models import StaffMember
 from service.taxonomy import FACETS, Taxonomy
@@ -46,6 +50,20 @@ async def create(
     )
     session.add(endpoint)
     await session.flush()
+    audit.record(
+        session,
+        staff,
+        Action.webhook_registered,
+        endpoint.url,
+        now=now,
+        endpoint_id=endpoint.id,
+        event_types=endpoint.event_types,
+        themes=endpoint.themes,
+        agencies=endpoint.agencies,
+        boroughs=endpoint.boroughs,
+        practitioner_trusted=endpoint.practitioner_trusted,
+        description=endpoint.description,
+    )
     return endpoint
 
 
@@ -85,16 +103,34 @@ async def get_all(session: AsyncSession) -> Sequence[WebhookEndpoint]:
     return (await session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))).all()
 
 
-async def delete_one(session: AsyncSession, endpoint_id: int) -> None:
+async def delete_one(
+    session: AsyncSession, endpoint_id: int, *, staff: StaffMember, now: datetime
+) -> None:
     """Delete the endpoint and its deliveries; one being sent goes, and its outcome is lost."""
-    await get(session, endpoint_id)
+    endpoint = await get(session, endpoint_id)
+    url = endpoint.url
     await session.execute(delete(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id))
     await session.execute(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id))
+    audit.record(session, staff, Action.webhook_deleted, url, now=now, endpoint_id=endpoint_id)
 
 
-async def enable(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint:
+async def enable(
+    session: AsyncSession, endpoint_id: int, *, staff: StaffMember, now: datetime
+) -> WebhookEndpoint:
     """Send to a disabled endpoint again, from the next event on (what failed stays failed)."""
     endpoint = await get(session, endpoint_id)
+    was = {"was": endpoint.status}
+    if endpoint.disabled_reason:
+        was["reason"] = endpoint.disabled_reason
+    audit.record(
+        session,
+        staff,
+        Action.webhook_enabled,
+        endpoint.url,
+        now=now,
+        endpoint_id=endpoint_id,
+        **was,
+    )
     endpoint.status = EndpointStatus.active.value
     endpoint.failing_since = None
     endpoint.disabled_at = None

@@ -195,6 +195,7 @@ async def remove_member(
     if member is None:
         raise NotFound(f"{email} is not a member of {group.name}")
     await session.delete(member)
+    member.subscriber.left_group_at = now
     audit.record(
         session, staff, Action.member_removed, group.name, now=now, group_id=group.id,
         email=member.subscriber.email,
@@ -216,9 +217,12 @@ async def confirm_join(
     return member
 
 
-def leave(subscriber: Subscriber, group_id: int) -> None:
+def leave(subscriber: Subscriber, group_id: int, now: datetime) -> None:
     """Leave one group; the person's own subscription is not touched."""
-    subscriber.memberships = [m for m in subscriber.memberships if m.group_id != group_id]
+    kept = [m for m in subscriber.memberships if m.group_id != group_id]
+    if len(kept) < len(subscriber.memberships):
+        subscriber.left_group_at = now
+    subscriber.memberships = kept
 
 
 def rotate_feed_token(

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mailbox
 from collections.abc import Sequence
+from contextlib import aclosing
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.clock import Clock
 from service.mail import bounces, reports
+from service.mail import maildir as maildir_reader
 from service.mail.bounces import Recorded
+from service.mail.reports import Report
 from service.mail.verp import ReturnPath
 from subscribers.subscriptions import service as subscriptions
 
@@ -37,15 +39,19 @@ async def ingest(
     session: AsyncSession, raws: Sequence[bytes], *, return_path: ReturnPath | None, clock: Clock
 ) -> Recorded:
     """Record the reports the raw messages make, in the caller's transaction."""
-    done = Recorded()
+    read = []
     for n, raw in enumerate(raws, start=1):
-        report = reports.read(raw, return_path)
-        recorded = await bounces.record(session, report, now=clock())
-        for email in recorded.complaints:
-            await _unsubscribe(session, email, clock)
-        done.add(recorded)
+        read.append(reports.read(raw, return_path))
         if n % 8 == 0:
             await asyncio.sleep(0)  # reading is on the event loop: let others run
+    return await record(session, read, clock=clock)
+
+
+async def record(session: AsyncSession, read: Sequence[Report], *, clock: Clock) -> Recorded:
+    """Record the reports, in the caller's transaction; complaints end subscriptions."""
+    done = await bounces.record_many(session, read, now=clock())
+    for email in dict.fromkeys(done.complaints):
+        await _unsubscribe(session, email, clock)
     return done
 
 
@@ -65,22 +71,33 @@ async def poll(
     batch: int = BATCH,
 ) -> Recorded:
     """Read every report in the Maildir, a batch a transaction; each file is removed once its
-    batch has committed."""
-    box = mailbox.Maildir(maildir, create=True)
+    batch has committed. Reports that arrive meanwhile are read too."""
     done = Recorded()
     while True:
-        keys, raws = await asyncio.to_thread(_take, box, batch)
-        if not keys:
-            break
-        async with sessions.begin() as session:
-            recorded = await ingest(session, raws, return_path=return_path, clock=clock)
-        await asyncio.to_thread(_remove, box, keys)
-        done.add(recorded)
-        if len(keys) < batch:
+        found, removing = 0, []
+        read = maildir_reader.batches(maildir, return_path=return_path, size=batch)
+        try:
+            async with aclosing(read) as each:
+                async for files in each:
+                    found += len(files)
+                    async with sessions.begin() as session:
+                        recorded = await record(session, [r for _, r in files], clock=clock)
+                    # Committed: its files go while the next batch is recorded (removing a
+                    # file the MTA wrote costs about a millisecond, mostly waiting on disk).
+                    paths = [path for path, _ in files]
+                    removing.append(asyncio.create_task(_remove(paths)))
+                    done.add(recorded)
+        finally:
+            await asyncio.gather(*removing)
+        if not found:
             break
     if done.hard or done.soft or done.complaints or done.not_understood or done.unmatched:
         log(done, "maildir")
     return done
+
+
+async def _remove(paths: Sequence[Path]) -> None:
+    await asyncio.to_thread(maildir_reader.remove, paths)
 
 
 def log(done: Recorded, source: str) -> None:
@@ -96,19 +113,3 @@ def log(done: Recorded, source: str) -> None:
         done.unmatched,
         done.not_understood,
     )
-
-
-def _take(box: mailbox.Maildir, batch: int) -> tuple[list[str], list[bytes]]:
-    keys, raws = [], []
-    for key in sorted(box.iterkeys())[:batch]:
-        try:
-            raws.append(box.get_bytes(key))
-        except KeyError:  # taken by another instance since it was listed
-            continue
-        keys.append(key)
-    return keys, raws
-
-
-def _remove(box: mailbox.Maildir, keys: Sequence[str]) -> None:
-    for key in keys:
-        box.discard(key)

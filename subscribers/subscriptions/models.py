@@ -48,6 +48,9 @@ class Subscriber(Base):
     consent_version: Mapped[str | None] = mapped_column(String(32))
     consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When they last left a group: with no subscription of their own and no group left,
+    # retention counts from it as from ended_at (practice.retention).
+    left_group_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Raising it revokes every link sent so far.
     token_version: Mapped[int] = mapped_column(Integer, default=1)
     # At most one confirmation or manage-link email per address per ten minutes.

@@ -291,6 +291,8 @@ def end(subscriber: Subscriber, now: datetime) -> None:
     if subscriber.status in (SubscriptionState.active, SubscriptionState.pending):
         subscriber.status = SubscriptionState.ended.value
         subscriber.ended_at = now
+    if subscriber.memberships:
+        subscriber.left_group_at = now
     subscriber.memberships = []
 
 

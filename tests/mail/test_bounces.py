@@ -242,3 +242,185 @@ async def test_complaints_and_what_is_not_one(
     ]
     assert "Yahoo" in found[0].reason and "Microsoft" in found[1].reason
     assert await suppression(sessions, READER) is None  # a complaint is not a bounce
+
+
+def _mixed(sent: list[MailMessage]) -> list[bytes]:
+    """A mix of reports about one reader's five messages, as a Maildir may hold them: hard
+    bounces out of order, one report twice, a delay, a complaint, a bounce without VERP,
+    and something that is neither."""
+    first, second, third, fourth, fifth = sorted(sent, key=lambda m: m.id)
+    reader = first.recipient
+
+    def to(message: MailMessage) -> str:
+        return RETURN_PATH.address(message.id)
+
+    third_bounced = postfix_dsn(reader, envelope_to=to(third))
+    return [
+        postfix_dsn(reader, envelope_to=to(first)),
+        third_bounced,
+        third_bounced,  # read twice: counted once
+        postfix_dsn(reader, envelope_to=to(second), action="delayed", status="4.4.1"),
+        postfix_dsn(reader, envelope_to=to(second)),  # the first three in a row: suspended
+        postfix_dsn(reader, envelope_to=to(fifth), diagnostic="550 5.2.1 Mailbox disabled"),
+        arf(original_mail_from=to(fourth), recipient=reader),
+        exim_bounce(reader, envelope_to="learning@localhost"),  # no VERP: the latest, fifth
+        b"From: a@b.example\nSubject: hello\n\nhi\n",
+    ]
+
+
+async def test_a_batch_records_what_one_report_at_a_time_would(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    other = "other@nhs.net"
+    await _sent(sessions, composer, clock, make_worker, smtp_sender, 1, 2, 3, 4, 5)
+    await _sent(
+        sessions, composer, clock, make_worker, smtp_sender, 6, 7, 8, 9, 10, recipient=other
+    )
+    sent = [m for m in await messages(sessions) if m.status == "sent"]
+    mine = [m for m in sent if m.recipient == READER]
+    theirs = [m for m in sent if m.recipient == other]
+    # The reader's reports in one batch, one transaction; the other's one at a time.
+    async with sessions.begin() as session:
+        batch = await bounces.record_many(
+            session, [reports.read(raw, RETURN_PATH) for raw in _mixed(mine)], now=clock()
+        )
+    singles = Recorded()
+    for raw in _mixed(theirs):
+        singles.add(await _ingest(sessions, raw, clock()))
+
+    assert batch == Recorded(
+        hard=[READER] * 5,
+        soft=[READER],
+        complaints=[READER],
+        suspended=[READER],
+        repeated=1,
+        not_understood=1,
+    )
+    assert singles == Recorded(
+        hard=[other] * 5,
+        soft=[other],
+        complaints=[other],
+        suspended=[other],
+        repeated=1,
+        not_understood=1,
+    )
+    mine_state, their_state = (
+        await suppression(sessions, READER),
+        await suppression(sessions, other),
+    )
+    assert mine_state is not None and their_state is not None
+    assert (mine_state.consecutive_failures, mine_state.suspended_at) == (3, clock())
+    assert mine_state.last_error == "failed for good"  # the last hard bounce's, Exim's
+    assert (
+        their_state.consecutive_failures,
+        their_state.suspended_at,
+        their_state.last_error,
+    ) == (mine_state.consecutive_failures, mine_state.suspended_at, mine_state.last_error)
+
+    def rows(found: list[MailBounce], messages: list[MailMessage]) -> list[tuple[object, ...]]:
+        position = {m.id: n for n, m in enumerate(sorted(messages, key=lambda m: m.id))}
+        return sorted(
+            (position[b.message_id], b.kind, b.reason.replace(b.email, "…"))  # type: ignore[index]
+            for b in found
+        )
+
+    found = await _bounces(sessions)
+    assert rows([b for b in found if b.email == READER], mine) == rows(
+        [b for b in found if b.email == other], theirs
+    )
+    assert len([b for b in found if b.email == READER]) == 7
+
+
+async def test_a_run_counted_in_a_batch_as_one_report_at_a_time_counts_it(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    """Seven of the reader's messages bounce, in order: one at a time, each bounce counts the
+    run up to it (three before it at most), so the count stays at three; a batch counts the
+    same, not the run of seven it sees at the end."""
+    sent = await _sent(sessions, composer, clock, make_worker, smtp_sender, *range(1, 8))
+    raws = [
+        postfix_dsn(READER, envelope_to=RETURN_PATH.address(m.id))
+        for m in sorted(sent, key=lambda m: m.id)
+    ]
+    async with sessions.begin() as session:
+        done = await bounces.record_many(
+            session, [reports.read(raw, RETURN_PATH) for raw in raws], now=clock()
+        )
+    assert (done.hard, done.suspended) == ([READER] * 7, [READER])
+    state = await suppression(sessions, READER)
+    assert state is not None and state.consecutive_failures == 3
+
+
+async def test_a_batch_after_a_lifted_suspension_counts_as_one_report_at_a_time(
+    sessions: async_sessionmaker[AsyncSession],
+    composer: Composer,
+    clock: Clock,
+    smtp_server: SmtpServer,
+    smtp_sender: SmtpSender,
+    make_worker: MakeWorker,
+) -> None:
+    """A late bounce for a message sent before the suspension was lifted counts the run of
+    the messages after the lift that follows it; in a batch as one at a time."""
+    other = "other@nhs.net"
+    before = {READER: [1, 2, 3], other: [11, 12, 13]}
+    after = {READER: [4, 5, 6], other: [14, 15, 16]}
+    for email, numbers in before.items():
+        await _sent(sessions, composer, clock, make_worker, smtp_sender, *numbers, recipient=email)
+    for message in await messages(sessions):
+        await _ingest(
+            sessions,
+            postfix_dsn(message.recipient, envelope_to=RETURN_PATH.address(message.id)),
+            clock(),
+        )
+    async with sessions.begin() as session:
+        for email in before:
+            assert await bounces.lift(session, email, now=clock()) is not None
+    clock.advance(minutes=5)
+    for email, numbers in after.items():
+        await _sent(sessions, composer, clock, make_worker, smtp_sender, *numbers, recipient=email)
+
+    sent_now = await messages(sessions)
+
+    def raws(email: str) -> list[bytes]:
+        sent = sorted((m for m in sent_now if m.recipient == email), key=lambda m: m.id)
+        first, _, _, fourth, fifth, sixth = sent
+
+        def hard(m: MailMessage) -> bytes:
+            return postfix_dsn(email, envelope_to=RETURN_PATH.address(m.id))
+
+        return [hard(fourth), hard(fifth), hard(first), hard(sixth)]
+
+    async with sessions.begin() as session:
+        batch = await bounces.record_many(
+            session, [reports.read(raw, RETURN_PATH) for raw in raws(READER)], now=clock()
+        )
+    singles = Recorded()
+    for raw in raws(other):
+        singles.add(await _ingest(sessions, raw, clock()))
+    assert (batch.hard, batch.suspended) == ([READER] * 4, [READER])
+    assert (singles.hard, singles.suspended) == ([other] * 4, [other])
+    mine, theirs = await suppression(sessions, READER), await suppression(sessions, other)
+    assert mine is not None and theirs is not None
+    assert (mine.consecutive_failures, mine.suspended_at) == (3, clock())
+    assert (theirs.consecutive_failures, theirs.suspended_at) == (3, clock())
+
+
+# A From header in raw 8-bit bytes: flufl.bounce's Sina detector calls .lower() on what the
+# email package gives it for such a header (a Header object) and raises.
+UNREADABLE = b"From: \xff\xfe <postmaster@mx.example>\nSubject: Undeliverable\n\nhello\n"
+
+
+def test_a_message_the_parsers_cannot_read_is_not_understood() -> None:
+    report = reports.read(UNREADABLE, RETURN_PATH)
+    assert not report.understood
+    assert report.key.startswith("sha256:")

@@ -31,6 +31,7 @@ from subscribers.groups.models import Group, GroupMember
 from subscribers.subscriptions import service as subscriptions
 from subscribers.subscriptions.models import Counter, Subscriber
 from subscribers.subscriptions.service import by_email, end
+from subscribers.subscriptions.tokens import Claims, Purpose, Tokens
 from tests import factories
 from tests.conftest import Clock, wipe
 from tests.mail.helpers import mail
@@ -233,3 +234,57 @@ def test_learnhub_retention_run_says_what_it_did(
     )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Retention: signups deleted 0, signups dropped 0, ")
+
+
+async def test_a_person_who_left_their_last_group_goes_28_days_after(
+    client: TestClient,
+    admin: dict[str, str],
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock,
+) -> None:
+    """People who were only ever in groups, each sent learning there: one removed by an
+    admin, one who left through their link, one who stopped every email; they go 28 days
+    after, as an unsubscribed person does. One still in another group stays."""
+    clock.now = START
+    emails = ("removed@nhs.net", "left@nhs.net", "stopped@nhs.net", "still@nhs.net")
+    async with sessions.begin() as session:
+        mash = Group(name="Wirral MASH", frequency="daily", created_at=START)
+        hv = Group(name="Sefton health visitors", frequency="weekly", created_at=START)
+        session.add_all([mash, hv])
+        await session.flush()
+        ids = {}
+        for email in emails:
+            person = await factories.person(session, email, since=START, status="none")
+            ids[email] = (person.id, person.token_version)
+            joined = {"invited_at": START, "confirmed_at": START}
+            session.add(GroupMember(group=mash, subscriber=person, **joined))
+            if email == "still@nhs.net":
+                session.add(GroupMember(group=hv, subscriber=person, **joined))
+            [alert] = await _messages(session, settings, email, 1, now=START)
+            alert.kind, alert.status, alert.sent_at = "alert", "sent", START
+        mash_id = mash.id
+    left = START + timedelta(days=100)
+    clock.now = left
+    removed = await client.delete(
+        f"/api/v1/groups/{mash_id}/members/removed@nhs.net", headers=admin
+    )
+    assert removed.status == 204
+    tokens = Tokens(settings.signing_key(), clock)
+    for email in ("left@nhs.net", "still@nhs.net"):
+        token = tokens.make(Claims(*ids[email], Purpose.manage))
+        response = await client.delete(f"/api/v1/subscriptions/{token}/groups/{mash_id}")
+        assert response.status == 200, await response.text()
+    token = tokens.make(Claims(*ids["stopped@nhs.net"], Purpose.manage))
+    assert (await client.delete(f"/api/v1/subscriptions/{token}")).status in (200, 204)
+
+    clock.now = left + timedelta(days=27, hours=23)
+    assert (await _run(sessions, clock)).unsubscribed_removed == 0
+    assert await _emails(sessions) == set(emails)
+    clock.now = left + timedelta(days=28, minutes=1)
+    assert (await _run(sessions, clock)).unsubscribed_removed == 3
+    assert await _emails(sessions) == {"still@nhs.net"}
+    assert await _counter(sessions, subscriptions.REMOVED) == 3
+    async with sessions() as session:
+        recipients = set(await session.scalars(select(MailMessage.recipient)))
+    assert recipients == {"still@nhs.net", "erased@learnhub.invalid"}

@@ -186,3 +186,166 @@ def test_ingest_asks_the_mta_to_try_again_when_the_database_is_away(tmp_path: Pa
     )
     assert result.exit_code == 75
     assert "the database could not be used" in result.output
+
+
+async def _sent_to(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, clock: Clock, email: str, n: int
+) -> list[int]:
+    """``n`` messages to the address, each accepted by the relay."""
+    from service.mail.compose import Composer
+
+    async with sessions.begin() as session:
+        await person(session, email, since=clock())
+        await enqueue_many(
+            session,
+            [mail(i, recipient=email, key=f"{email}:{i}") for i in range(n)],
+            composer=Composer.from_settings(settings),
+            now=clock(),
+        )
+        await session.execute(
+            update(MailMessage)
+            .where(MailMessage.recipient == email)
+            .values(status="sent", sent_at=clock())
+        )
+        found = await session.scalars(
+            select(MailMessage.id).where(MailMessage.recipient == email).order_by(MailMessage.id)
+        )
+        return list(found)
+
+
+async def _stored(
+    sessions: async_sessionmaker[AsyncSession],
+) -> tuple[list[Any], list[Any], list[Any]]:
+    async with sessions() as session:
+        found = await session.execute(
+            select(MailBounce.report, MailBounce.email, MailBounce.kind).order_by(MailBounce.id)
+        )
+        states = await session.execute(
+            select(
+                MailSuppression.email,
+                MailSuppression.consecutive_failures,
+                MailSuppression.suspended_at,
+            ).order_by(MailSuppression.email)
+        )
+        people = await session.execute(
+            select(Subscriber.email, Subscriber.status).order_by(Subscriber.email)
+        )
+        return sorted(found.all()), list(states.all()), list(people.all())
+
+
+def _five_reports(box: mailbox.Maildir, return_path: ReturnPath, ids: list[int]) -> None:
+    """Three hard bounces in a row, a delay and a complaint, for one reader: five files."""
+    reader = "gone@nhs.net"
+    for message_id in ids[:3]:
+        box.add(postfix_dsn(reader, envelope_to=return_path.address(message_id)))
+    box.add(
+        postfix_dsn(
+            reader, envelope_to=return_path.address(ids[3]), action="delayed", status="4.4.1"
+        )
+    )
+    box.add(arf(original_mail_from=return_path.address(ids[4]), recipient=reader))
+
+
+async def test_a_crash_between_commit_and_removal_reads_the_files_again_and_counts_once(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.mail import maildir
+    from subscribers.subscriptions.bounces import poll
+
+    ids = await _sent_to(sessions, settings, clock, "gone@nhs.net", 5)
+    path = tmp_path / "bounces"
+    box = mailbox.Maildir(path, create=True)
+    _five_reports(box, _return_path(settings), ids)
+
+    def crash(paths: object) -> None:
+        raise OSError("the machine went down before the files were removed")
+
+    monkeypatch.setattr(maildir, "remove", crash)
+    # Two to a batch: the Maildir is parsed in processes, and every batch commits.
+    with pytest.raises(OSError):
+        await poll(sessions, path, return_path=_return_path(settings), clock=clock, batch=2)
+    assert len(list(box.iterkeys())) == 5  # nothing removed
+    bounced, states, people = await _stored(sessions)
+    assert sorted(kind for _, _, kind in bounced) == ["complaint", "hard", "hard", "hard", "soft"]
+    assert states == [("gone@nhs.net", 3, clock())]
+    assert people == [("gone@nhs.net", "ended")]
+
+    monkeypatch.undo()
+    clock.advance(minutes=1)
+    again = await poll(sessions, path, return_path=_return_path(settings), clock=clock, batch=2)
+    assert (again.hard, again.soft, again.complaints, again.suspended) == ([], [], [], [])
+    assert again.repeated == 5
+    assert await _stored(sessions) == (bounced, states, people)  # counted once
+    assert list(box.iterkeys()) == []
+
+
+async def test_a_crash_before_a_batch_commits_records_nothing_of_it_and_removes_nothing(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from service.mail import bounces as mail_bounces
+    from subscribers.subscriptions.bounces import poll
+
+    ids = await _sent_to(sessions, settings, clock, "gone@nhs.net", 5)
+    path = tmp_path / "bounces"
+    box = mailbox.Maildir(path, create=True)
+    _five_reports(box, _return_path(settings), ids)
+    record_many = mail_bounces.record_many
+    batches = 0
+
+    async def crash_in_the_second(*args: Any, **kwargs: Any) -> Any:
+        nonlocal batches
+        batches += 1
+        done = await record_many(*args, **kwargs)
+        if batches == 2:
+            raise OSError("the machine went down mid-transaction")
+        return done
+
+    monkeypatch.setattr(mail_bounces, "record_many", crash_in_the_second)
+    with pytest.raises(OSError):
+        await poll(sessions, path, return_path=_return_path(settings), clock=clock, batch=2)
+    assert len(list(box.iterkeys())) == 3  # the first batch's two went, once committed
+    bounced, states, _ = await _stored(sessions)
+    assert [kind for _, _, kind in bounced] == ["hard", "hard"]
+    assert states == [("gone@nhs.net", 2, None)]
+
+    monkeypatch.undo()
+    done = await poll(sessions, path, return_path=_return_path(settings), clock=clock, batch=2)
+    assert (done.hard, done.soft, done.complaints) == (
+        ["gone@nhs.net"],
+        ["gone@nhs.net"],
+        ["gone@nhs.net"],
+    )
+    assert done.suspended == ["gone@nhs.net"]
+    assert list(box.iterkeys()) == []
+    bounced, states, people = await _stored(sessions)
+    assert len(bounced) == 5
+    assert states == [("gone@nhs.net", 3, clock())]
+    assert people == [("gone@nhs.net", "ended")]
+
+
+async def test_a_message_nothing_can_read_does_not_stop_the_maildir(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    tmp_path: Path,
+) -> None:
+    from subscribers.subscriptions.bounces import poll
+    from tests.mail.test_bounces import UNREADABLE
+
+    [sent] = await _sent_to(sessions, settings, clock, "gone@nhs.net", 1)
+    path = tmp_path / "bounces"
+    box = mailbox.Maildir(path, create=True)
+    box.add(UNREADABLE)
+    box.add(postfix_dsn("gone@nhs.net", envelope_to=_return_path(settings).address(sent)))
+    # One to a batch: parsed in processes, and each batch in its own transaction.
+    done = await poll(sessions, path, return_path=_return_path(settings), clock=clock, batch=1)
+    assert (done.hard, done.not_understood) == (["gone@nhs.net"], 1)
+    assert list(box.iterkeys()) == []

@@ -92,6 +92,7 @@ async def test_the_privacy_notice_says_what_the_code_keeps(client: TestClient) -
     assert f"at most {int(staff_sessions.ABSOLUTE.total_seconds() // 3600)} hours" in page
     assert f"you do not confirm: {retention.UNCONFIRMED_FOR.days} days" in page
     assert f"for {retention.UNSUBSCRIBED_FOR.days} days, so that you can change" in page
+    assert f"{retention.UNSUBSCRIBED_FOR.days} days after you leave your last group" in page
     assert (
         f"bounced: {Settings.model_fields['evidence_years'].default} years, as the board's evidence"
         in page

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from service.audit import queries
 from service.audit.models import AuditEvent
 from service.staff.models import StaffMember
+from service.webhooks.models import WebhookEndpoint
 from tests.conftest import Clock
 from tests.smtp import SmtpServer
 from tests.web.conftest import ADMIN, PUBLISHER, form_post, sign_in
@@ -239,3 +240,62 @@ async def test_bad_filters_are_named_and_only_admins_read_the_log(
             assert message in html and "<script>" not in html
     for number in ("0", "-1", "abc", "99999999999"):
         assert (await web.get(f"/staff/audit?page={number}")).status == 400
+
+
+async def test_partners_webhook_endpoints_registered_enabled_and_deleted_are_in_the_log(
+    web: TestClient,
+    smtp_server: SmtpServer,
+    staff: None,
+    sessions: Any,
+    clock: Clock,
+    admin: dict[str, str],
+) -> None:
+    hook = "https://hooks.partner.example/learnhub"  # does not resolve: taken, checked at send
+    body = {
+        "url": hook,
+        "event_types": ["brief.published", "brief.withdrawn"],
+        "description": "Sefton CSP case system",
+        "boroughs": ["sefton"],
+        "practitioner_trusted": True,
+    }
+    created = await web.post("/api/v1/webhooks", json=body, headers=admin)
+    assert created.status == 201, await created.text()
+    endpoint = await created.json()
+    path = f"/api/v1/webhooks/{endpoint['id']}"
+    clock.advance(minutes=1)
+    # The service disabled it after three days of failures; an admin sends to it again.
+    async with sessions.begin() as session:
+        row = await session.get(WebhookEndpoint, endpoint["id"])
+        row.status, row.disabled_reason = "disabled", "failing since 20 November: HTTP 503"
+    assert (await web.post(f"{path}/enable", headers=admin)).status == 200
+    clock.advance(minutes=1)
+    assert (await web.delete(path, headers=admin)).status == 204
+    clock.advance(minutes=1)
+
+    await sign_in(web, smtp_server, ADMIN)
+    page = await (await web.get("/staff/audit?what=webhooks")).text()
+    api = "admin@merseyside.police.uk"
+    assert _rows(page) == [
+        f"23 Nov 2026 09:02 {api} Deleted the webhook endpoint {hook} and its deliveries",
+        f"23 Nov 2026 09:01 {api} Sent to the webhook endpoint {hook} again "
+        "(it had been disabled: failing since 20 November: HTTP 503)",
+        f"23 Nov 2026 09:00 {api} Registered the webhook endpoint {hook} "
+        "(Sefton CSP case system) for briefs published, withdrawn; practitioners' briefs too",
+    ]
+    assert '<option value="webhooks" selected>' in page
+    rows = list(csv.reader(io.StringIO(await (await web.get("/staff/audit.csv")).text())))
+    assert [r[1:4] for r in rows[2:5]] == [
+        [api, "webhook_deleted", hook],
+        [api, "webhook_enabled", hook],
+        [api, "webhook_registered", hook],
+    ]
+    assert rows[4][5] == (
+        f"endpoint_id: {endpoint['id']}; event_types: brief.published, brief.withdrawn; "
+        "themes: ; agencies: ; boroughs: sefton; practitioner_trusted: True; "
+        "description: Sefton CSP case system"
+    )
+    # The signing secret is never written into the log.
+    async with sessions() as session:
+        events = list(await session.scalars(select(AuditEvent)))
+    assert len(events) == 4 and endpoint["secret"] not in repr([e.details for e in events])
+    assert endpoint["secret"] not in page + str(rows)

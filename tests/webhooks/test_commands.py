@@ -7,8 +7,10 @@ import uuid
 from datetime import UTC, datetime
 
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from service import db
+from service.audit.models import AuditEvent
 from service.staff.models import Role, StaffMember
 from service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.test_cli import invoke, runner
@@ -73,3 +75,31 @@ def test_list_and_enable(runner: CliRunner, database_url: str) -> None:
     unknown = invoke(runner, "webhooks", "enable", "9")
     assert unknown.exit_code == 1
     assert unknown.stderr == "learnhub: no webhook endpoint with id 9\n"
+
+
+def test_enabling_from_the_command_line_is_in_the_audit_log(
+    runner: CliRunner, database_url: str
+) -> None:
+    _endpoints(database_url)
+    assert invoke(runner, "webhooks", "enable", "2").exit_code == 0
+
+    async def logged() -> list[tuple[str, str, str, dict[str, object]]]:
+        engine = db.create_engine(database_url)
+        async with db.sessionmaker(engine)() as session:
+            rows = await session.execute(
+                select(
+                    StaffMember.email, AuditEvent.action, AuditEvent.subject, AuditEvent.details
+                ).join(StaffMember, StaffMember.id == AuditEvent.staff_id)
+            )
+            found = [(e, a, s, d) for e, a, s, d in rows]
+        await engine.dispose()
+        return found
+
+    assert asyncio.run(logged()) == [
+        (
+            "command-line@learnhub.invalid",
+            "webhook_enabled",
+            "https://b.example/h",
+            {"endpoint_id": 2, "was": "disabled"},
+        )
+    ]
