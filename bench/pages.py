@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -109,6 +110,7 @@ def handler_only(port: str) -> None:
     app = create_app(Settings(), run_workers=False)
     app.middlewares.clear()
     app.on_response_prepare.clear()
+    gc.freeze()  # as serve does: the collector's full passes skip what lives as long as it
     web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
 
 
