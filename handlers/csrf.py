@@ -61,7 +61,7 @@ async def _checked(request: web.Request, handler: Handler) -> web.StreamResponse
     return await handler(request)
 
 
-async def set_new_cookie(request: web.Request, response: web.StreamResponse) -> None:
+def set_new_cookie(request: web.Request, response: web.StreamResponse) -> None:
     """The cookie of a token made for this response (error pages' forms included). Response
     hooks run once the headers are made: the Set-Cookie header is added here as aiohttp
     would have written it."""

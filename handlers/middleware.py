@@ -14,9 +14,21 @@ CSP = (
 )
 
 
-def security_headers(
-    https: bool,
-) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+Step = Callable[[web.Request, web.StreamResponse], None]
+
+
+def on_prepare(*steps: Step) -> Callable[[web.Request, web.StreamResponse], Awaitable[None]]:
+    """One response hook that takes ``steps`` in turn: aiohttp runs each hook as a coroutine
+    of its own, for every response (three cost 3-4 µs of a cached page's ~80)."""
+
+    async def prepare(request: web.Request, response: web.StreamResponse) -> None:
+        for step in steps:
+            step(request, response)
+
+    return prepare
+
+
+def security_headers(https: bool) -> Step:
     """The headers every response carries unless it set its own; HSTS only over https."""
     pairs = [
         ("X-Content-Type-Options", "nosniff"),
@@ -27,7 +39,7 @@ def security_headers(
     if https:
         pairs.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
 
-    async def add(request: web.Request, response: web.StreamResponse) -> None:
+    def add(request: web.Request, response: web.StreamResponse) -> None:
         setdefault = response.headers.setdefault
         for name, value in pairs:
             setdefault(name, value)

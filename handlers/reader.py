@@ -24,10 +24,10 @@ PRIVATE = "private, no-store"
 
 
 def setup(app: web.Application) -> None:
-    """The lookup runs inside the error and CSRF middlewares; the cache header on every
-    response, error pages included (a 410 may name a restricted brief)."""
+    """The lookup runs inside the error and CSRF middlewares. ``private_responses`` must run
+    as every response is prepared, error pages included (a 410 may name a restricted
+    brief): the app factory makes it one of its response steps."""
     app.middlewares.append(reader_middleware)
-    app.on_response_prepare.append(private_responses)
 
 
 def practitioner(request: web.Request) -> str | None:
@@ -96,7 +96,8 @@ async def _as_reader(request: web.Request, handler: Handler, token: str) -> web.
     return response
 
 
-async def private_responses(request: web.Request, response: web.StreamResponse) -> None:
+def private_responses(request: web.Request, response: web.StreamResponse) -> None:
+    """A response to a signed-in practitioner is theirs alone: no shared cache keeps it."""
     if practitioner(request) is not None:
         response.headers["Cache-Control"] = PRIVATE
 

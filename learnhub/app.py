@@ -15,9 +15,10 @@ from handlers.csrf import csrf_middleware, set_new_cookie
 from handlers.errors import error_middleware
 from handlers.inputs import refuse_nul
 from handlers.metrics import setup_metrics
-from handlers.middleware import forwarded_client, security_headers
+from handlers.middleware import forwarded_client, on_prepare, security_headers
 from handlers.page_cache import PageCache, page_cache_key
 from handlers.pages import setup_pages
+from handlers.reader import private_responses
 from handlers.routes import setup_routes
 from learnhub.events import registrations
 from learnhub.keys import (
@@ -86,8 +87,14 @@ def create_app(
     app.cleanup_ctx.append(_webhooks(run_workers))
     app.cleanup_ctx.append(_dispatcher(run_workers))
     app.cleanup_ctx.append(digest_schedule(run_workers))
-    app.on_response_prepare.append(security_headers(settings.base_url.startswith("https://")))
-    app.on_response_prepare.append(set_new_cookie)
+    # As each response is prepared, error pages included: what every response carries.
+    app.on_response_prepare.append(
+        on_prepare(
+            security_headers(settings.base_url.startswith("https://")),
+            set_new_cookie,  # a form's CSRF cookie, when the page made one
+            private_responses,  # a signed-in practitioner's responses are theirs alone
+        )
+    )
     setup_pages(app)
     setup_metrics(app)
     setup_routes(app, version("learnhub"))
@@ -166,15 +173,16 @@ def _dispatcher(run_workers: bool) -> Callable[[web.Application], AsyncIterator[
             app[mail_worker_key].wake()
             app[webhook_worker_key].wake()
 
-        # Woken, it empties the page cache at once: a change committed here (every handler
-        # that writes an event wakes it after the commit) or, on PostgreSQL, in another
-        # instance (NOTIFY) is on the public pages at its next request.
+        def changed() -> None:
+            """Woken, it empties the feed and page caches at once: a change committed here
+            (every handler that writes an event wakes it after the commit) or, on
+            PostgreSQL, in another instance (NOTIFY) is in the feeds and on the public pages
+            at their next request."""
+            app[feed_cache_key].invalidate()
+            app[page_cache_key].invalidate()
+
         app[dispatcher_key] = dispatcher = Dispatcher(
-            app[sessions_key],
-            app[clock_key],
-            registrations(app),
-            after=after,
-            woken=app[page_cache_key].invalidate,
+            app[sessions_key], app[clock_key], registrations(app), after=after, woken=changed
         )
         if run_workers:
             dispatcher.start(app[engine_key])

@@ -115,15 +115,20 @@ async def _publish_now(client: TestClient, headers: dict[str, str], clock: Clock
 
 
 async def test_rendered_once_per_change_and_rechecked_once_a_second(
-    quiet: TestClient, publisher: dict[str, str], clock: Clock
+    quiet: TestClient,
+    publisher: dict[str, str],
+    clock: Clock,
+    aiohttp_client: Any,
+    settings: Settings,
 ) -> None:
     cache = quiet.app[feed_cache_key]
     first = await publish(quiet, publisher, clock)
     await asyncio.gather(*(quiet.get("/feeds/briefs.atom") for _ in range(10)))
     assert cache.renders == 1
 
-    # Another process's change: no dispatcher here tells the cache, the version check must.
-    second = await _publish_now(quiet, publisher, clock)
+    # Another process's change (SQLite: no NOTIFY): nothing here wakes, the version must tell.
+    other = await aiohttp_client(create_app(settings, clock=clock, run_workers=False))
+    second = await _publish_now(other, publisher, clock)
     assert [e.id for e in (await fetch(quiet, "/feeds/briefs.atom")).entries] == [urn(first)]
     clock.advance(milliseconds=500)
     entries = (await fetch(quiet, "/feeds/briefs.atom")).entries
@@ -142,15 +147,24 @@ async def test_invalidate_shows_a_change_at_once(
     assert [e.id for e in entries] == [urn(second), urn(first)]
 
 
-async def test_the_dispatcher_invalidates_the_feeds(
+async def test_waking_the_dispatcher_invalidates_the_feeds(
     quiet: TestClient, publisher: dict[str, str], clock: Clock
 ) -> None:
+    """A publication wakes the dispatcher after its commit: the feed shows it at the next
+    request, before the event is handled and within the second the version waits."""
     await publish(quiet, publisher, clock)
     assert len((await fetch(quiet, "/feeds/briefs.atom")).entries) == 1
     await _publish_now(quiet, publisher, clock)
-    assert len((await fetch(quiet, "/feeds/briefs.atom")).entries) == 1
-    await quiet.app[dispatcher_key].run_once()
     assert len((await fetch(quiet, "/feeds/briefs.atom")).entries) == 2
+    # Another instance's change, told by NOTIFY, wakes it the same way.
+    await quiet.app[dispatcher_key].run_once()  # handling the events changes nothing more
+    cache = quiet.app[feed_cache_key]
+    renders = cache.renders
+    assert len((await fetch(quiet, "/feeds/briefs.atom")).entries) == 2
+    assert cache.renders == renders
+    quiet.app[dispatcher_key].wake()
+    await fetch(quiet, "/feeds/briefs.atom")
+    assert cache.renders == renders + 1
 
 
 async def test_significant_update_moves_updated_and_the_validators(
