@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, cast
@@ -81,8 +81,15 @@ class FeedMeta:
     updated: datetime
 
 
-def item_from_brief(brief: Brief, taxonomy: Taxonomy, base_url: str) -> FeedItem:
+def item_from_brief(
+    brief: Brief,
+    taxonomy: Taxonomy,
+    base_url: str,
+    tags: Iterable[tuple[str, str]] | None = None,
+) -> FeedItem:
+    """The entry of a brief; its tags as (facet, code) pairs when they were read apart."""
     assert brief.published_at is not None
+    pairs = tags if tags is not None else ((tag.facet, tag.code) for tag in brief.tags)
     return FeedItem(
         id=brief.id,
         title=brief.title,
@@ -90,15 +97,22 @@ def item_from_brief(brief: Brief, taxonomy: Taxonomy, base_url: str) -> FeedItem
         published=brief.published_at,
         updated=brief.notified_at or brief.published_at,
         html=entry_html(brief),
-        categories=categories(brief, taxonomy, base_url),
+        categories=categories_of(pairs, taxonomy, base_url),
     )
 
 
 def categories(brief: Brief, taxonomy: Taxonomy, base_url: str) -> tuple[Category, ...]:
     """Every tag, facet by facet in taxonomy order, codes sorted within a facet."""
+    return categories_of(((tag.facet, tag.code) for tag in brief.tags), taxonomy, base_url)
+
+
+def categories_of(
+    tags: Iterable[tuple[str, str]], taxonomy: Taxonomy, base_url: str
+) -> tuple[Category, ...]:
+    """The (facet, code) pairs as categories, facet by facet in taxonomy order, codes sorted
+    within a facet."""
     found = []
-    for tag in sorted(brief.tags, key=lambda tag: (_FACET_ORDER.get(tag.facet, 9), tag.code)):
-        facet, code = tag.facet, tag.code
+    for facet, code in sorted(tags, key=lambda tag: (_FACET_ORDER.get(tag[0], 9), tag[1])):
         try:
             label = taxonomy.get(cast(Facet, facet), code).label
         except KeyError:  # a code since retired from the taxonomy still names itself
