@@ -444,3 +444,47 @@ def timed() -> Iterator[list[float]]:
     start = time.perf_counter()
     yield box
     box.append(time.perf_counter() - start)
+
+
+# The servers of the request-path benches (feeds.py, pages.py).
+
+IDENTITY = {"Accept-Encoding": "identity"}  # the bare servers answer with these very bytes
+
+
+@contextlib.contextmanager
+def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
+    """A server in a process of its own, terminated afterwards."""
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+HANDLER_ONLY = "import sys; from bench._common import handler_only; handler_only(*sys.argv[1:])"
+
+
+def handler_only(port: str) -> None:
+    """The real app with the shared middlewares, response hooks and access log taken out, and
+    no background work: what the handlers and their caches cost alone (settings from the
+    environment). Run as a process of its own."""
+    import gc
+
+    from aiohttp import web
+
+    from learnhub.app import create_app
+    from service.settings import Settings
+
+    app = create_app(Settings(), run_workers=False)
+    app.middlewares.clear()
+    app.on_response_prepare.clear()
+    gc.freeze()  # as serve does: the collector's full passes skip what lives as long as it
+    web.run_app(app, host=HOST, port=int(port), print=None, access_log=None)
+
+
+async def first_fetch(url: str) -> tuple[bytes, str, str]:
+    """The body, ETag and Content-Type of a 200, identity-encoded."""
+    async with aiohttp.ClientSession() as http, http.get(url, headers=IDENTITY) as response:
+        assert response.status == 200, await response.text()
+        return await response.read(), response.headers["ETag"], response.headers["Content-Type"]

@@ -21,14 +21,11 @@ import logging
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +34,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import aiohttp  # noqa: E402
-from _common import scratch_database, wait_for  # noqa: E402
+from _common import (  # noqa: E402
+    HANDLER_ONLY,
+    IDENTITY,
+    first_fetch,
+    free_port,
+    process,
+    scratch_database,
+    wait_for,
+)
 from aiohttp import web  # noqa: E402
 
 from tests.briefs_data import brief_body  # noqa: E402
@@ -47,22 +52,6 @@ AGENCIES = ["police", "primary-care", "hospital", "education", "midwifery"]
 BOROUGHS = ["knowsley", "liverpool", "sefton", "st-helens", "wirral"]
 LEARNHUB = "from learnhub.cli import main; main()"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # as service/cli.py
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 async def create_briefs(base: str, token: str, count: int) -> None:
@@ -79,9 +68,6 @@ async def create_briefs(base: str, token: str, count: int) -> None:
                 created = await response.json()
             async with http.post(f"{base}/api/v1/briefs/{created['id']}/publish") as response:
                 assert response.status == 200, await response.text()
-
-
-IDENTITY = {"Accept-Encoding": "identity"}
 
 
 def bare_server(port: str, body_file: str, etag: str, content_type: str, logged: str) -> None:
@@ -105,18 +91,6 @@ def bare_server(port: str, body_file: str, etag: str, content_type: str, logged:
         web.run_app(app, host="127.0.0.1", port=int(port), print=None)
     else:
         web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
-
-
-def handler_only(port: str) -> None:
-    """The real app with the shared middlewares and response hooks taken out, to attribute
-    the gap between the app and the bare handler (settings from the environment)."""
-    from learnhub.app import create_app
-    from service.settings import Settings
-
-    app = create_app(Settings())
-    app.middlewares.clear()
-    app.on_response_prepare.clear()
-    web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
 
 
 def load(url: str, headers: dict[str, str], seconds: float, connections: int) -> float:
@@ -239,7 +213,7 @@ async def run(options: argparse.Namespace) -> None:
             code = "import sys; from bench.feeds import bare_server; bare_server(*sys.argv[1:])"
             bare = [sys.executable, "-c", code]
             same = [str(body_file), etag, content_type]
-            only = [sys.executable, "-c", code.replace("bare_server", "handler_only")]
+            only = [sys.executable, "-c", HANDLER_ONLY]
             with (
                 process([*bare, str(bare_port), *same, "1"], env),
                 process([*bare, str(quiet_port), *same, "0"], env),
@@ -277,13 +251,6 @@ async def run(options: argparse.Namespace) -> None:
         handler = rates[next(iter(list(rates)[3:]))]
         print(f"  feed handler alone: {handler:.0f} req/s, ratio to bare {handler / quiet:.2f}")
     print(f"uncached 50-entry render: {build_ms:.2f} ms to build, {total_ms:.2f} ms with the query")
-
-
-async def first_fetch(url: str) -> tuple[bytes, str, str]:
-    # Identity, not gzip: the bare server answers with these very bytes.
-    async with aiohttp.ClientSession() as http, http.get(url, headers=IDENTITY) as response:
-        assert response.status == 200, await response.text()
-        return await response.read(), response.headers["ETag"], response.headers["Content-Type"]
 
 
 def compare(

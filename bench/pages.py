@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import logging
 import os
@@ -27,8 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +38,14 @@ import aiohttp  # noqa: E402
 from _common import (  # noqa: E402
     AGENCIES,
     BOROUGHS,
+    HANDLER_ONLY,
+    IDENTITY,
     THEMES,
+    first_fetch,
     free_port,
     learnhub,
     learnhub_env,
+    process,
     scratch_database,
     serve,
     table,
@@ -54,7 +55,6 @@ from aiohttp import web  # noqa: E402
 
 from tests.briefs_data import brief_body  # noqa: E402
 
-IDENTITY = {"Accept-Encoding": "identity"}  # the bare server answers with these very bytes
 SEARCH = "/?q=sleep"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # as learnhub/cli.py
 
@@ -101,29 +101,6 @@ def bare_server(port: str, manifest: str, logged: str) -> None:
         web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
 
 
-def handler_only(port: str) -> None:
-    """The real app with the shared middlewares and response hooks taken out, and no access
-    log: what the page handlers and the cache cost alone (settings from the environment)."""
-    from learnhub.app import create_app
-    from service.settings import Settings
-
-    app = create_app(Settings(), run_workers=False)
-    app.middlewares.clear()
-    app.on_response_prepare.clear()
-    gc.freeze()  # as serve does: the collector's full passes skip what lives as long as it
-    web.run_app(app, host="127.0.0.1", port=int(port), print=None, access_log=None)
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str]) -> Iterator[None]:
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)  # noqa: S603
-    try:
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
-
-
 def wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> float:
     args = ["wrk", "-t1", f"-c{connections}", f"-d{round(seconds)}s", url]
     for name, value in headers.items():
@@ -134,12 +111,6 @@ def wrk(url: str, headers: dict[str, str], seconds: float, connections: int) -> 
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     assert non_2xx is None, f"{url}: {non_2xx.group(0)}"
     return float(match.group(1))
-
-
-async def first_fetch(url: str) -> tuple[bytes, str, str]:
-    async with aiohttp.ClientSession() as http, http.get(url, headers=IDENTITY) as response:
-        assert response.status == 200, await response.text()
-        return await response.read(), response.headers["ETag"], response.headers["Content-Type"]
 
 
 def loadavg() -> str:
@@ -185,7 +156,7 @@ async def bench(
     code = "import sys; from bench.pages import bare_server; bare_server(*sys.argv[1:])"
     bare_port, logged_port, handler_port = free_port(), free_port(), free_port()
     bare = [sys.executable, "-c", code]
-    alone = [sys.executable, "-c", code.replace("bare_server", "handler_only")]
+    alone = [sys.executable, "-c", HANDLER_ONLY]
     servers = {
         "ours": base,
         "bare": f"http://127.0.0.1:{bare_port}",
